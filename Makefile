@@ -1,0 +1,33 @@
+# Lakeline's single entry point. `make run` and `make test` set up everything they need.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+ENV := target/toolchain.env
+# Source the toolchain environment written by scripts/toolchain.sh.
+WITH_TOOLCHAIN := source $(ENV) &&
+LEPTOS_BUILD := cargo leptos build $${LAKELINE_LIB_CARGO_ARGS:+--lib-cargo-args="$$LAKELINE_LIB_CARGO_ARGS"}
+
+.PHONY: run test build toolchain test-rust test-browser release clean-tools
+
+toolchain:
+	@scripts/toolchain.sh
+
+build: toolchain
+	$(WITH_TOOLCHAIN) $(LEPTOS_BUILD)
+
+## Build and start Lakeline at http://127.0.0.1:3000 on the embedded local workspace.
+run: build
+	LEPTOS_SITE_ROOT=target/site target/debug/lakeline
+
+## Build, then run every test: Rust unit and integration tests, then the browser tests.
+test: build test-rust test-browser
+
+test-rust: toolchain
+	$(WITH_TOOLCHAIN) cargo test --workspace
+
+test-browser: build
+	@scripts/browser-deps.sh
+	cd tests/browser && LAKELINE_BIN=$(CURDIR)/target/debug/lakeline npm test
+
+## An optimised build for production use (slow on small machines).
+release: toolchain
+	$(WITH_TOOLCHAIN) $(LEPTOS_BUILD) --release

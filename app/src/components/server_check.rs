@@ -1,0 +1,39 @@
+use leptos::prelude::*;
+
+use crate::api::ServerStatus;
+
+/// A button that asks the server how it is. It only works once the page has hydrated, which is
+/// what the browser test relies on.
+#[component]
+pub fn ServerCheck() -> impl IntoView {
+    let check = ServerAction::<crate::api::GetServerStatus>::new();
+    let result = move || {
+        check.value().get().map(|outcome| match outcome {
+            Ok(ServerStatus { version, uptime_seconds, workspace, .. }) => view! {
+                <span class="server-check ok" data-test="server-check-result">
+                    {format!("Lakeline {version} · up {uptime_seconds}s · {workspace}")}
+                </span>
+            }
+            .into_any(),
+            Err(e) => view! {
+                <span class="server-check error" data-test="server-check-result">{e.to_string()}</span>
+            }
+            .into_any(),
+        })
+    };
+    view! {
+        <div class="server-check-box">
+            <button
+                type="button"
+                data-test="server-check"
+                disabled=move || check.pending().get()
+                on:click=move |_| {
+                    check.dispatch(crate::api::GetServerStatus {});
+                }
+            >
+                "Check server"
+            </button>
+            {result}
+        </div>
+    }
+}

@@ -1,0 +1,26 @@
+//! The error the UI receives from server functions: a message a user can act on, never internals.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// The request could not be carried out as asked (bad input, a refused action).
+    #[error("{0}")]
+    Invalid(String),
+    /// Lakeline's own store failed; details are in the server log.
+    #[error("Lakeline's database failed: {0}")]
+    Store(String),
+    /// The transport between browser and server failed.
+    #[error("the request to Lakeline failed: {0}")]
+    Transport(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}

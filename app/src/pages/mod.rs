@@ -1,0 +1,3 @@
+pub mod history;
+pub mod pipeline;
+pub mod settings;

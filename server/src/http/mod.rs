@@ -1,0 +1,64 @@
+//! The HTTP surface: the Leptos pages and server functions, `/healthz`, static files, and the
+//! tower-http layers around them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::backend::SharedBackend;
+use app::{shell, App};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::Router;
+use leptos::prelude::{provide_context, LeptosOptions};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::backend::ServerBackend;
+
+mod health;
+
+/// Everything a request handler may need.
+#[derive(Clone, axum::extract::FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub backend: Arc<ServerBackend>,
+}
+
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let routes = generate_route_list(App);
+    let shared: SharedBackend = state.backend.clone();
+    let options = state.leptos_options.clone();
+
+    let router = Router::new()
+        .route("/healthz", axum::routing::get(health::healthz))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(shared.clone()),
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+    with_security_headers(router)
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Headers every response carries; handlers may set stricter ones themselves.
+fn with_security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
+                       style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+                       frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+    let headers = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CONTENT_SECURITY_POLICY, CSP),
+    ];
+    headers.into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)))
+    })
+}

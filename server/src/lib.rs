@@ -1,0 +1,102 @@
+//! Lakeline's server as a library, so that `main.rs`, the tests and the benchmarks share it.
+
+pub mod backend;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod store;
+pub mod telemetry;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use leptos::prelude::LeptosOptions;
+use tokio::net::TcpListener;
+
+use crate::backend::ServerBackend;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::http::AppState;
+use crate::store::Store;
+
+/// Opens the data directory and the database, then binds the listen address. Everything that can
+/// fail because of the environment fails here, before anything is served.
+pub struct Lakeline {
+    config: Config,
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Lakeline {
+    pub async fn prepare(config: Config) -> Result<Self> {
+        prepare_data_dir(&config.data_dir)?;
+        let db_path = config.database_path();
+        let store = Store::open(&db_path).await?;
+        store.record_event("lakeline", "server.start", env!("CARGO_PKG_VERSION")).await?;
+
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| Error::Listen { addr: config.listen, source })?;
+        let addr = listener.local_addr().map_err(Error::Serve)?;
+
+        let leptos_options = LeptosOptions::builder()
+            .output_name("lakeline")
+            .site_root(config.site_dir.to_string_lossy().to_string())
+            .site_pkg_dir("pkg")
+            .site_addr(addr)
+            .build();
+        let backend = Arc::new(ServerBackend::new(store, db_path.display().to_string()));
+        Ok(Lakeline { config, listener, state: AppState { leptos_options, backend } })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests and closes the store.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        let timeout = Duration::from_secs(self.config.request_timeout_secs);
+        let store = self.state.backend.store.clone();
+        let router = http::router(self.state, timeout);
+        tracing::info!(addr = %self.listener.local_addr().map_err(Error::Serve)?, "Lakeline is listening");
+        axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await.map_err(Error::Serve)?;
+        store.close().await;
+        tracing::info!("Lakeline stopped");
+        Ok(())
+    }
+}
+
+/// Creates the data directory when missing and proves it is writable.
+fn prepare_data_dir(dir: &std::path::Path) -> Result<()> {
+    let fail = |source| Error::DataDir { path: dir.to_path_buf(), source };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(".lakeline-write-test");
+    std::fs::write(&probe, b"ok").map_err(fail)?;
+    std::fs::remove_file(&probe).map_err(fail)?;
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown requested");
+}

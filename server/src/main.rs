@@ -1,0 +1,19 @@
+use clap::Parser;
+use lakeline::config::Config;
+use lakeline::{shutdown_signal, Lakeline};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let config = Config::parse();
+    lakeline::telemetry::init(&config.log_level);
+    tracing::info!(data_dir = %config.data_dir.display(), listen = %config.listen, "starting Lakeline");
+    let result = async { Lakeline::prepare(config).await?.serve(shutdown_signal()).await }.await;
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("lakeline: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

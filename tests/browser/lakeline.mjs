@@ -1,0 +1,62 @@
+// Starts the real Lakeline binary in a fresh data directory on an ephemeral port, and a headless
+// Chromium to drive it.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const root = resolve(import.meta.dirname, '../..');
+
+export async function startLakeline(extraEnv = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'lakeline-browser-'));
+  const binary = process.env.LAKELINE_BIN ?? join(root, 'target/debug/lakeline');
+  const child = spawn(binary, ['--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+    cwd: root,
+    env: { ...process.env, LEPTOS_SITE_ROOT: join(root, 'target/site'), RUST_LOG: 'info', ...extraEnv },
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  let log = '';
+  const url = await new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Lakeline did not start within 120 s:\n${log}`)), 120_000);
+    child.stderr.on('data', (chunk) => {
+      log += chunk;
+      const match = /Lakeline is listening addr=(\S+)/.exec(log);
+      if (match) {
+        clearTimeout(timer);
+        resolveUrl(`http://${match[1]}`);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`Lakeline exited with ${code}:\n${log}`)));
+  });
+  child.stderr.on('data', (chunk) => { log += chunk; });
+  return {
+    url,
+    dataDir,
+    log: () => log,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  const userDataDir = mkdtempSync(join(tmpdir(), 'lakeline-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
