@@ -1,0 +1,195 @@
+//! Lakeline's embedded default: a workspace on loopback that speaks the CML API v2 subset
+//! Lakeline uses and really does the work — jobs run as child processes with their dependency
+//! chain. Lakeline talks to it only over HTTP, exactly as it talks to CML.
+
+pub mod error;
+mod api;
+mod ids;
+mod listing;
+pub mod runner;
+pub mod runtimes;
+mod store;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::error::{ApiError, ApiResult};
+use crate::runner::{JobContext, Runner};
+use crate::store::{JobRow, ProjectRow, RunRow, Store};
+
+/// How to start a local workspace.
+#[derive(Debug, Clone)]
+pub struct LocalWorkspaceConfig {
+    /// Where the workspace keeps its database and API key.
+    pub data_dir: PathBuf,
+    /// The default project's files (the repository's `pipeline/` by default).
+    pub project_dir: PathBuf,
+    /// The Python that runs jobs.
+    pub python: PathBuf,
+    /// Address to listen on; port 0 picks a free one.
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("the local workspace's directory {path} cannot be used: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("the local workspace's project directory {0} does not exist; set it with --project-dir")]
+    ProjectDir(PathBuf),
+    #[error("the local workspace's database failed: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("no Python runtime for the local workspace: {0}")]
+    Runtime(String),
+    #[error("the local workspace cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+/// Shared state of a running workspace.
+pub(crate) struct Workspace {
+    pub store: Store,
+    pub runner: Arc<Runner>,
+    pub api_key: String,
+    pub owner: String,
+}
+
+impl Workspace {
+    pub async fn project(&self, id: &str) -> ApiResult<ProjectRow> {
+        self.store.project(id).await?.ok_or_else(|| ApiError::not_found(format!("project {id:?} not found")))
+    }
+    pub async fn job(&self, project_id: &str, id: &str) -> ApiResult<JobRow> {
+        self.store.job(project_id, id).await?.ok_or_else(|| ApiError::not_found(format!("job {id:?} not found in project {project_id:?}")))
+    }
+    pub async fn run(&self, job_id: &str, id: &str) -> ApiResult<RunRow> {
+        self.store.run(job_id, id).await?.ok_or_else(|| ApiError::not_found(format!("job run {id:?} not found for job {job_id:?}")))
+    }
+}
+
+/// A running local workspace. Dropping it does not stop it; call [`LocalWorkspace::shutdown`].
+pub struct LocalWorkspace {
+    addr: SocketAddr,
+    api_key: String,
+    project_id: String,
+    workspace: Arc<Workspace>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for LocalWorkspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalWorkspace").field("addr", &self.addr).field("api_key", &"<redacted>").finish()
+    }
+}
+
+impl LocalWorkspace {
+    pub async fn start(config: LocalWorkspaceConfig) -> Result<Self, StartError> {
+        let data_dir = &config.data_dir;
+        std::fs::create_dir_all(data_dir).map_err(|source| StartError::DataDir { path: data_dir.clone(), source })?;
+        let project_dir = std::fs::canonicalize(&config.project_dir).map_err(|_| StartError::ProjectDir(config.project_dir.clone()))?;
+        let api_key = load_or_create_key(data_dir)?;
+        let store = Store::open(&data_dir.join("workspace.db")).await?;
+        let runtime = runtimes::detect_python(&config.python).map_err(StartError::Runtime)?;
+
+        let owner = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "lakeline".into());
+        let project = store.upsert_default_project(&ids::new_id(), "lakeline-pipeline", &project_dir.to_string_lossy()).await?;
+        let orphans = store
+            .fail_orphaned_runs("the local workspace stopped while this run was active; its process was lost")
+            .await?;
+        for run in &orphans {
+            runner::note_in_log(&project, run, "[local workspace] ENGINE_FAILED — the local workspace stopped while this run was active; its process was lost\n").await;
+            tracing::warn!(run = %run.id, job = %run.job_id, "marked a job run left active by an earlier process as failed");
+        }
+
+        let listener = TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
+        let context = JobContext {
+            base_url: format!("http://{addr}"),
+            api_key: api_key.clone(),
+            owner: owner.clone(),
+            extra_env: BTreeMap::new(),
+        };
+        let runner = Runner::new(store.clone(), context, vec![runtime]);
+        let workspace = Arc::new(Workspace { store, runner, api_key: api_key.clone(), owner });
+        let router = api::router(workspace.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+                tracing::error!(error = %e, "the local workspace's server failed");
+            }
+        });
+        tracing::info!(%addr, project = %project.id, dir = %project_dir.display(), "local workspace is listening");
+        Ok(LocalWorkspace { addr, api_key, project_id: project.id, workspace, stop: Some(stop), task: Some(task) })
+    }
+
+    /// `http://127.0.0.1:<port>`: the base URL an API v2 client is given.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The API key the workspace issued (a secret: never log it).
+    pub fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    pub fn project_id(&self) -> &str {
+        &self.project_id
+    }
+
+    /// Stops serving, kills running job processes and closes the database.
+    pub async fn shutdown(mut self) {
+        self.stop_now().await
+    }
+
+    async fn stop_now(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.workspace.runner.kill_all();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.workspace.store.close().await;
+    }
+
+    /// Runs until `signal` completes, then shuts down.
+    pub async fn serve_until(mut self, signal: impl Future<Output = ()>) {
+        signal.await;
+        self.stop_now().await
+    }
+}
+
+fn load_or_create_key(dir: &Path) -> Result<String, StartError> {
+    let path = dir.join("api-key");
+    let fail = |source| StartError::DataDir { path: path.clone(), source };
+    match std::fs::read_to_string(&path) {
+        Ok(key) if !key.trim().is_empty() => return Ok(key.trim().to_string()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(fail(e)),
+    }
+    let key = ids::new_api_key();
+    write_private(&path, &key).map_err(fail)?;
+    Ok(key)
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}

@@ -1,0 +1,132 @@
+//! List semantics shared by every collection: `search_filter` (a JSON object; each key a field
+//! path like `creator.username`, matched as a case-sensitive substring), `sort` (comma list, `-`
+//! for descending), `page_size` (default 10) and an opaque `page_token`.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{ApiError, ApiResult};
+
+pub const DEFAULT_PAGE_SIZE: usize = 10;
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    pub search_filter: Option<String>,
+    pub sort: Option<String>,
+    pub page_size: Option<i64>,
+    pub page_token: Option<String>,
+}
+
+impl ListQuery {
+    /// The filter as (field path, wanted substring) pairs.
+    pub fn filter(&self) -> ApiResult<Vec<(String, String)>> {
+        let Some(raw) = self.search_filter.as_deref().filter(|s| !s.trim().is_empty()) else {
+            return Ok(vec![]);
+        };
+        let value: Value = serde_json::from_str(raw)
+            .map_err(|e| ApiError::invalid(format!("search_filter is not a JSON object: {e}")))?;
+        let Value::Object(map) = value else {
+            return Err(ApiError::invalid("search_filter must be a JSON object"));
+        };
+        Ok(map
+            .into_iter()
+            .map(|(k, v)| {
+                let wanted = match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (k, wanted)
+            })
+            .collect())
+    }
+
+    pub fn page_size(&self) -> ApiResult<usize> {
+        match self.page_size {
+            None | Some(0) => Ok(DEFAULT_PAGE_SIZE),
+            Some(n) if n < 0 => Err(ApiError::invalid("page_size must not be negative")),
+            Some(n) => Ok((n as usize).min(MAX_PAGE_SIZE)),
+        }
+    }
+
+    pub fn offset(&self) -> ApiResult<usize> {
+        match self.page_token.as_deref() {
+            None | Some("") => Ok(0),
+            Some(token) => decode_token(token),
+        }
+    }
+
+    /// Sort keys as (field path, descending).
+    pub fn sort_keys(&self) -> Vec<(String, bool)> {
+        self.sort
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(|k| match k.strip_prefix('-') {
+                Some(rest) => (rest.to_string(), true),
+                None => (k.trim_start_matches('+').to_string(), false),
+            })
+            .collect()
+    }
+}
+
+pub fn encode_token(offset: usize) -> String {
+    format!("o{offset:x}")
+}
+
+fn decode_token(token: &str) -> ApiResult<usize> {
+    token
+        .strip_prefix('o')
+        .and_then(|hex| usize::from_str_radix(hex, 16).ok())
+        .ok_or_else(|| ApiError::invalid("page_token is not one this workspace issued"))
+}
+
+fn field<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(value, |v, key| v.get(key))
+}
+
+fn as_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Filters, sorts and pages serialised items; returns the page and the next page token.
+pub fn page(mut items: Vec<Value>, query: &ListQuery, allowed_filters: &[&str]) -> ApiResult<(Vec<Value>, String)> {
+    let filter = query.filter()?;
+    for (key, _) in &filter {
+        if !allowed_filters.contains(&key.as_str()) {
+            return Err(ApiError::invalid(format!(
+                "search_filter key {key:?} is not supported here; use one of: {}",
+                allowed_filters.join(", ")
+            )));
+        }
+    }
+    items.retain(|item| {
+        filter.iter().all(|(key, wanted)| field(item, key).map(as_text).is_some_and(|have| have.contains(wanted.as_str())))
+    });
+    let keys = query.sort_keys();
+    if !keys.is_empty() {
+        items.sort_by(|a, b| {
+            for (key, desc) in &keys {
+                let (x, y) = (field(a, key).map(as_text).unwrap_or_default(), field(b, key).map(as_text).unwrap_or_default());
+                let ord = if *desc { y.cmp(&x) } else { x.cmp(&y) };
+                if ord.is_ne() {
+                    return ord;
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+    }
+    let size = query.page_size()?;
+    let offset = query.offset()?;
+    let total = items.len();
+    let page: Vec<Value> = items.into_iter().skip(offset).take(size).collect();
+    let next = if offset + size < total { encode_token(offset + size) } else { String::new() };
+    Ok((page, next))
+}
