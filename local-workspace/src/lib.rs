@@ -96,13 +96,7 @@ impl LocalWorkspace {
 
         let owner = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "lakeline".into());
         let project = store.upsert_default_project(&ids::new_id(), "lakeline-pipeline", &project_dir.to_string_lossy()).await?;
-        let orphans = store
-            .fail_orphaned_runs("the local workspace stopped while this run was active; its process was lost")
-            .await?;
-        for run in &orphans {
-            runner::note_in_log(&project, run, "[local workspace] ENGINE_FAILED — the local workspace stopped while this run was active; its process was lost\n").await;
-            tracing::warn!(run = %run.id, job = %run.job_id, "marked a job run left active by an earlier process as failed");
-        }
+        fail_active_runs(&store, &project, "the local workspace stopped while this run was active; its process was lost").await?;
 
         let listener = TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
@@ -155,6 +149,14 @@ impl LocalWorkspace {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        // Runs cannot outlive the workspace: record why they ended, then end them.
+        let project = self.workspace.store.project(&self.project_id).await;
+        if let Ok(Some(project)) = project {
+            let reason = "the local workspace shut down while this run was active";
+            if let Err(e) = fail_active_runs(&self.workspace.store, &project, reason).await {
+                tracing::error!(error = %e, "could not record job runs ended by shutdown");
+            }
+        }
         self.workspace.runner.kill_all();
         if let Some(task) = self.task.take() {
             let _ = task.await;
@@ -167,6 +169,15 @@ impl LocalWorkspace {
         signal.await;
         self.stop_now().await
     }
+}
+
+/// Marks every active run failed, saying why in its log. Runs never stay "running" forever.
+async fn fail_active_runs(store: &Store, project: &ProjectRow, reason: &str) -> Result<(), sqlx::Error> {
+    for run in store.fail_orphaned_runs(reason).await? {
+        runner::note_in_log(project, &run, &format!("[local workspace] ENGINE_FAILED — {reason}\n")).await;
+        tracing::warn!(run = %run.id, job = %run.job_id, reason, "job run marked failed");
+    }
+    Ok(())
 }
 
 fn load_or_create_key(dir: &Path) -> Result<String, StartError> {

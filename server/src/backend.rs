@@ -6,16 +6,24 @@ use app::api::ServerStatus;
 use app::error::AppError;
 
 use crate::store::Store;
+use crate::workspace::Workspace;
 
 pub struct ServerBackend {
     pub store: Store,
+    pub workspace: tokio::sync::RwLock<Workspace>,
     started: Instant,
     database: String,
 }
 
 impl ServerBackend {
-    pub fn new(store: Store, database: String) -> Self {
-        ServerBackend { store, started: Instant::now(), database }
+    pub fn new(store: Store, workspace: Workspace, database: String) -> Self {
+        ServerBackend { store, workspace: tokio::sync::RwLock::new(workspace), started: Instant::now(), database }
+    }
+
+    /// Stops the embedded workspace and closes the database.
+    pub async fn shutdown(&self) {
+        self.workspace.write().await.shutdown().await;
+        self.store.close().await;
     }
 }
 
@@ -30,7 +38,7 @@ impl app::backend::Backend for ServerBackend {
             version: env!("CARGO_PKG_VERSION").to_string(),
             uptime_seconds: self.started.elapsed().as_secs(),
             database: self.database.clone(),
-            workspace: "embedded local workspace".into(),
+            workspace: self.workspace.read().await.description.clone(),
         })
     }
 }

@@ -26,6 +26,31 @@ pub struct Config {
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_dir: PathBuf,
 
+    /// The CML workspace to drive, e.g. https://ml-1234.example.com (CDSW_API_URL works too).
+    /// Without it Lakeline starts its embedded local workspace.
+    #[arg(long, env = "LAKELINE_CML_URL")]
+    pub cml_url: Option<String>,
+
+    /// API v2 key for the CML workspace (CDSW_APIV2_KEY works too). Never logged.
+    #[arg(long, env = "LAKELINE_CML_API_KEY", hide_env_values = true)]
+    pub cml_api_key: Option<String>,
+
+    /// The CML project holding the pipeline's jobs (CDSW_PROJECT_ID works too).
+    #[arg(long, env = "LAKELINE_CML_PROJECT_ID")]
+    pub cml_project_id: Option<String>,
+
+    /// Embedded workspace: the project directory whose scripts jobs run.
+    #[arg(long, env = "LAKELINE_PROJECT_DIR", default_value = "pipeline")]
+    pub project_dir: PathBuf,
+
+    /// Embedded workspace: the Python that runs jobs.
+    #[arg(long, env = "LAKELINE_PYTHON", default_value = "python3")]
+    pub python: PathBuf,
+
+    /// Embedded workspace: the address its API listens on (port 0 picks a free port).
+    #[arg(long, env = "LAKELINE_WORKSPACE_LISTEN", default_value = "127.0.0.1:0")]
+    pub workspace_listen: SocketAddr,
+
     /// Seconds a request may take before Lakeline answers 408.
     #[arg(long, env = "LAKELINE_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -38,7 +63,18 @@ impl Config {
         let mut config = Config::parse_from(["lakeline"]);
         config.data_dir = data_dir.into();
         config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.project_dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../pipeline"));
         config
+    }
+
+    /// Fills CML settings from the variables CML sets inside its workloads, so that Lakeline runs
+    /// inside CML without settings.
+    pub fn with_cml_environment(mut self) -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        self.cml_url = self.cml_url.or_else(|| var("CDSW_API_URL"));
+        self.cml_api_key = self.cml_api_key.or_else(|| var("CDSW_APIV2_KEY"));
+        self.cml_project_id = self.cml_project_id.or_else(|| var("CDSW_PROJECT_ID"));
+        self
     }
 
     pub fn database_path(&self) -> PathBuf {

@@ -19,6 +19,15 @@ pub enum Error {
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: std::net::SocketAddr, source: std::io::Error },
 
+    #[error("configuration: {0}")]
+    Settings(&'static str),
+
+    #[error(transparent)]
+    Cml(crate::cml::CmlError),
+
+    #[error(transparent)]
+    LocalWorkspace(local_workspace::StartError),
+
     #[error("the server failed: {0}")]
     Serve(std::io::Error),
 }

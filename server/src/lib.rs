@@ -1,11 +1,13 @@
 //! Lakeline's server as a library, so that `main.rs`, the tests and the benchmarks share it.
 
 pub mod backend;
+pub mod cml;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod store;
 pub mod telemetry;
+pub mod workspace;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -20,6 +22,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::AppState;
 use crate::store::Store;
+use crate::workspace::Workspace;
 
 /// Opens the data directory and the database, then binds the listen address. Everything that can
 /// fail because of the environment fails here, before anything is served.
@@ -36,6 +39,8 @@ impl Lakeline {
         let store = Store::open(&db_path).await?;
         store.record_event("lakeline", "server.start", env!("CARGO_PKG_VERSION")).await?;
 
+        let workspace = Workspace::connect(&config).await?;
+
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| Error::Listen { addr: config.listen, source })?;
@@ -47,7 +52,7 @@ impl Lakeline {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
-        let backend = Arc::new(ServerBackend::new(store, db_path.display().to_string()));
+        let backend = Arc::new(ServerBackend::new(store, workspace, db_path.display().to_string()));
         Ok(Lakeline { config, listener, state: AppState { leptos_options, backend } })
     }
 
@@ -58,11 +63,11 @@ impl Lakeline {
     /// Serves until `shutdown` completes, then finishes in-flight requests and closes the store.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         let timeout = Duration::from_secs(self.config.request_timeout_secs);
-        let store = self.state.backend.store.clone();
+        let backend = self.state.backend.clone();
         let router = http::router(self.state, timeout);
         tracing::info!(addr = %self.listener.local_addr().map_err(Error::Serve)?, "Lakeline is listening");
         axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await.map_err(Error::Serve)?;
-        store.close().await;
+        backend.shutdown().await;
         tracing::info!("Lakeline stopped");
         Ok(())
     }

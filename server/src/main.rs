@@ -4,7 +4,7 @@ use lakeline::{shutdown_signal, Lakeline};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let config = Config::parse();
+    let config = Config::parse().with_cml_environment();
     lakeline::telemetry::init(&config.log_level);
     tracing::info!(data_dir = %config.data_dir.display(), listen = %config.listen, "starting Lakeline");
     let result = async { Lakeline::prepare(config).await?.serve(shutdown_signal()).await }.await;

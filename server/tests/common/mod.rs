@@ -1,6 +1,8 @@
 //! Starts the real server on an ephemeral port, in a fresh data directory.
 #![allow(dead_code)]
 
+pub mod workspace;
+
 use std::net::SocketAddr;
 
 use lakeline::config::Config;

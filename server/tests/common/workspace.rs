@@ -1,0 +1,117 @@
+//! A real local workspace on port 0 with a throw-away project of small Python scripts.
+
+use std::path::Path;
+use std::time::Duration;
+
+use cml_api::{CreateJobRequest, EngineStatus, Job, JobRun};
+use lakeline::cml::{ApiKey, ClientOptions, CmlClient};
+use local_workspace::{LocalWorkspace, LocalWorkspaceConfig};
+
+pub struct TestWorkspace {
+    pub workspace: LocalWorkspace,
+    pub client: CmlClient,
+    pub project_id: String,
+    pub data_dir: tempfile::TempDir,
+    pub project_dir: tempfile::TempDir,
+}
+
+/// Scripts every test project has.
+pub const SCRIPTS: &[(&str, &str)] = &[
+    ("ok.py", "import os, sys\nprint('hello from', os.environ['CDSW_PROJECT_ID'], 'args', sys.argv[1:], 'JOB_ARGUMENTS', os.environ.get('JOB_ARGUMENTS'), 'STAGE', os.environ.get('STAGE'))\n"),
+    ("fail.py", "import sys\nprint('about to fail', file=sys.stderr)\nsys.exit(3)\n"),
+    ("sleep.py", "import os, subprocess, sys, time\nchild = subprocess.Popen(['sleep', '120'])\nopen(sys.argv[1] if len(sys.argv) > 1 else 'sleep.pid', 'w').write(str(child.pid))\nprint('sleeping', flush=True)\ntime.sleep(120)\n"),
+];
+
+impl TestWorkspace {
+    pub async fn start() -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let project_dir = tempfile::tempdir().unwrap();
+        for (name, body) in SCRIPTS {
+            std::fs::write(project_dir.path().join(name), body).unwrap();
+        }
+        Self::start_in(data_dir, project_dir).await
+    }
+
+    pub async fn start_in(data_dir: tempfile::TempDir, project_dir: tempfile::TempDir) -> Self {
+        let workspace = LocalWorkspace::start(LocalWorkspaceConfig {
+            data_dir: data_dir.path().to_path_buf(),
+            project_dir: project_dir.path().to_path_buf(),
+            python: "python3".into(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+        })
+        .await
+        .expect("local workspace starts");
+        let client = CmlClient::with_options(
+            &workspace.url(),
+            ApiKey::new(workspace.api_key()),
+            ClientOptions { page_size: 7, ..Default::default() },
+        )
+        .unwrap();
+        let project_id = workspace.project_id().to_string();
+        TestWorkspace { workspace, client, project_id, data_dir, project_dir }
+    }
+
+    pub async fn restart(self) -> Self {
+        let TestWorkspace { workspace, data_dir, project_dir, .. } = self;
+        workspace.shutdown().await;
+        Self::start_in(data_dir, project_dir).await
+    }
+
+    pub async fn job(&self, name: &str, script: &str, parent: Option<&Job>) -> Job {
+        let request = CreateJobRequest {
+            name: name.into(),
+            script: script.into(),
+            cpu: Some(2.0),
+            memory: Some(4.0),
+            nvidia_gpu: Some(0),
+            parent_id: parent.map(|p| p.id.clone()).unwrap_or_default(),
+            ..Default::default()
+        };
+        self.client.create_job(&self.project_id, &request).await.expect("job is created")
+    }
+
+    /// Polls until the job's newest run is terminal.
+    pub async fn wait_for_end(&self, job: &Job) -> JobRun {
+        self.wait_for(job, |r| r.status.is_terminal()).await
+    }
+
+    pub async fn wait_for(&self, job: &Job, done: impl Fn(&JobRun) -> bool) -> JobRun {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Some(run) = self.client.latest_job_run(&self.project_id, &job.id).await.unwrap() {
+                if done(&run) {
+                    return run;
+                }
+            }
+            assert!(tokio::time::Instant::now() < deadline, "job {} did not reach the awaited state", job.name);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn file(&self, relative: &str) -> std::path::PathBuf {
+        self.project_dir.path().join(relative)
+    }
+}
+
+pub fn assert_phase_times_in_order(run: &JobRun) {
+    let t = |o: Option<chrono::DateTime<chrono::Utc>>, name: &str| o.unwrap_or_else(|| panic!("{name} is set on {run:?}"));
+    let created = t(run.created_at, "created_at");
+    let scheduling = t(run.scheduling_at, "scheduling_at");
+    let starting = t(run.starting_at, "starting_at");
+    let running = t(run.running_at, "running_at");
+    let finished = t(run.finished_at, "finished_at");
+    assert!(created <= scheduling && scheduling <= starting && starting <= running && running <= finished, "{run:?}");
+    assert_eq!(run.status, EngineStatus::Succeeded);
+}
+
+/// Whether a process id is still alive (and not a zombie).
+pub fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat.split_whitespace().nth(2).is_some_and(|state| state == "Z"),
+        Err(_) => false,
+    }
+}
+
+pub fn read_pid(path: &Path) -> u32 {
+    std::fs::read_to_string(path).unwrap().trim().parse().unwrap()
+}
