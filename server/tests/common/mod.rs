@@ -1,6 +1,7 @@
 //! Starts the real server on an ephemeral port, in a fresh data directory.
 #![allow(dead_code)]
 
+pub mod swagger;
 pub mod workspace;
 
 use std::net::SocketAddr;

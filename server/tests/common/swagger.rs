@@ -1,0 +1,99 @@
+//! Validates JSON bodies against Cloudera's real `swagger.json`, read from `../shared` beside the
+//! repository (or `LAKELINE_CML_SWAGGER`). The spec is not copied into the repository.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+pub struct Swagger {
+    doc: Value,
+}
+
+impl Swagger {
+    /// The spec, or `None` (with a clear message) when it is not on this machine.
+    pub fn load() -> Option<Swagger> {
+        let path = std::env::var_os("LAKELINE_CML_SWAGGER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/cml-api-v2/swagger.json")));
+        match std::fs::read(&path) {
+            Ok(bytes) => Some(Swagger { doc: serde_json::from_slice(&bytes).expect("swagger.json is JSON") }),
+            Err(e) => {
+                eprintln!("SKIPPED: CML swagger.json not found at {} ({e}); set LAKELINE_CML_SWAGGER to check conformance", path.display());
+                None
+            }
+        }
+    }
+
+    /// The 200 response schema of an operation, e.g. (`get`, `/api/v2/projects/{project_id}/jobs`).
+    pub fn response_schema(&self, method: &str, template: &str) -> &Value {
+        let op = &self.doc["paths"][template][method];
+        assert!(op.is_object(), "the spec has no {method} {template}");
+        &op["responses"]["200"]["schema"]
+    }
+
+    pub fn definition(&self, name: &str) -> &Value {
+        let def = &self.doc["definitions"][name];
+        assert!(def.is_object(), "the spec has no definition {name}");
+        def
+    }
+
+    /// Every way `value` departs from `schema`, as readable paths.
+    pub fn check(&self, schema: &Value, value: &Value) -> Vec<String> {
+        let mut errors = vec![];
+        self.walk(schema, value, "$", &mut errors);
+        errors
+    }
+
+    fn walk(&self, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+        if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+            let name = reference.trim_start_matches("#/definitions/");
+            return self.walk(self.definition(name), value, at, errors);
+        }
+        if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
+            if !allowed.contains(value) {
+                errors.push(format!("{at}: {value} is not one of {allowed:?}"));
+            }
+        }
+        let format = schema.get("format").and_then(Value::as_str).unwrap_or("");
+        match schema.get("type").and_then(Value::as_str) {
+            Some("object") | None if schema.get("properties").is_some() || schema.get("type").is_some() => {
+                let Some(object) = value.as_object() else {
+                    return errors.push(format!("{at}: expected an object, got {value}"));
+                };
+                let properties = schema.get("properties").and_then(Value::as_object);
+                let open_map = schema.get("additionalProperties");
+                for (key, item) in object {
+                    match properties.and_then(|p| p.get(key)) {
+                        Some(property) => self.walk(property, item, &format!("{at}.{key}"), errors),
+                        None => match open_map {
+                            Some(inner) => self.walk(inner, item, &format!("{at}.{key}"), errors),
+                            None => errors.push(format!("{at}.{key}: not a field of this message in the spec")),
+                        },
+                    }
+                }
+            }
+            Some("array") => {
+                let Some(items) = value.as_array() else {
+                    return errors.push(format!("{at}: expected an array, got {value}"));
+                };
+                for (i, item) in items.iter().enumerate() {
+                    self.walk(&schema["items"], item, &format!("{at}[{i}]"), errors);
+                }
+            }
+            Some("string") => match value.as_str() {
+                None => errors.push(format!("{at}: expected a string ({format}), got {value}")),
+                Some(s) => match format {
+                    "int64" | "uint64" if s.parse::<i64>().is_err() => errors.push(format!("{at}: {s:?} is not an int64 string")),
+                    "date-time" if chrono::DateTime::parse_from_rfc3339(s).is_err() || !s.ends_with('Z') => {
+                        errors.push(format!("{at}: {s:?} is not an RFC 3339 UTC timestamp"))
+                    }
+                    _ => {}
+                },
+            },
+            Some("integer") if !value.is_i64() => errors.push(format!("{at}: expected an integer, got {value}")),
+            Some("number") if !value.is_number() => errors.push(format!("{at}: expected a number, got {value}")),
+            Some("boolean") if !value.is_boolean() => errors.push(format!("{at}: expected a boolean, got {value}")),
+            _ => {}
+        }
+    }
+}
