@@ -9,6 +9,7 @@ mod listing;
 pub mod runner;
 pub mod runtimes;
 mod store;
+mod tracking;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -55,6 +56,9 @@ pub(crate) struct Workspace {
     pub runner: Arc<Runner>,
     pub api_key: String,
     pub owner: String,
+    pub default_project_id: String,
+    /// Root of MLflow artifacts (`mlflow-artifacts:/<path>` lives at `<artifacts_dir>/<path>`).
+    pub artifacts_dir: PathBuf,
 }
 
 impl Workspace {
@@ -100,14 +104,28 @@ impl LocalWorkspace {
 
         let listener = TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
-        let context = JobContext {
-            base_url: format!("http://{addr}"),
-            api_key: api_key.clone(),
-            owner: owner.clone(),
-            extra_env: BTreeMap::new(),
-        };
+        let base_url = format!("http://{addr}");
+        let iceberg = data_dir.join("iceberg");
+        let extra_env = BTreeMap::from([
+            // MLflow in jobs logs to this workspace, as it logs to CML's built-in tracking.
+            ("MLFLOW_TRACKING_URI".to_string(), base_url.clone()),
+            ("MLFLOW_TRACKING_TOKEN".to_string(), api_key.clone()),
+            // Iceberg through pyiceberg's SQL catalog here (CML's jobs use Spark instead).
+            ("LAKELINE_ICEBERG_WAREHOUSE".to_string(), std::path::absolute(&iceberg).unwrap_or(iceberg).to_string_lossy().into_owned()),
+            // XGBoost's OpenMP spin-wait costs seconds on small machines.
+            ("OMP_WAIT_POLICY".to_string(), "PASSIVE".to_string()),
+        ]);
+        let context = JobContext { base_url, api_key: api_key.clone(), owner: owner.clone(), extra_env };
         let runner = Runner::new(store.clone(), context, vec![runtime]);
-        let workspace = Arc::new(Workspace { store, runner, api_key: api_key.clone(), owner });
+        let artifacts_dir = std::path::absolute(data_dir.join("artifacts")).unwrap_or_else(|_| data_dir.join("artifacts"));
+        let workspace = Arc::new(Workspace {
+            store,
+            runner,
+            api_key: api_key.clone(),
+            owner,
+            default_project_id: project.id.clone(),
+            artifacts_dir,
+        });
         let router = api::router(workspace.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {

@@ -174,6 +174,10 @@ impl Store {
         Ok(Store { pool })
     }
 
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     pub async fn close(&self) {
         self.pool.close().await
     }

@@ -14,6 +14,7 @@ use crate::Workspace;
 
 mod files;
 mod jobs;
+mod mlflow;
 mod projects;
 mod runs;
 mod runtimes;
@@ -32,6 +33,7 @@ pub fn router(workspace: Arc<Workspace>) -> Router {
         .route("/api/v2/projects/{project_id}/files", get(files::list_root))
         .route("/api/v2/projects/{project_id}/files/", get(files::list_root))
         .route("/api/v2/projects/{project_id}/files/{*path}", get(files::list).post(files::download))
+        .merge(mlflow::routes())
         .layer(middleware::from_fn_with_state(workspace.clone(), require_key))
         .fallback(|| async { ApiError::not_found("no such API route in this workspace") });
     api.with_state(workspace)

@@ -1,0 +1,600 @@
+//! The MLflow REST subset real `mlflow` clients use (`mlflow-skinny` 3.x): experiments, runs,
+//! logged models and artifacts. Jobs reach it through MLFLOW_TRACKING_URI, so `mlflow` in the job
+//! scripts works unchanged — the same code that logs to CML's built-in tracking.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::ids::new_id;
+use crate::tracking::{kv_list, map_to_kv, now_ms, ExperimentRow, FullRun, LoggedModelRow, MetricRow, RunRow, Tracking};
+use crate::Workspace;
+
+pub fn routes() -> Router<Arc<Workspace>> {
+    let p = "/api/2.0/mlflow";
+    Router::new()
+        .route("/api/3.0/mlflow/server-info", get(server_info))
+        .route(&format!("{p}/experiments/get-by-name"), get(experiment_by_name))
+        .route(&format!("{p}/experiments/get"), get(experiment_get))
+        .route(&format!("{p}/experiments/create"), post(experiment_create))
+        .route(&format!("{p}/runs/create"), post(run_create))
+        .route(&format!("{p}/runs/get"), get(run_get))
+        .route(&format!("{p}/runs/update"), post(run_update))
+        .route(&format!("{p}/runs/log-parameter"), post(log_param))
+        .route(&format!("{p}/runs/log-metric"), post(log_metric))
+        .route(&format!("{p}/runs/set-tag"), post(set_tag))
+        .route(&format!("{p}/runs/delete-tag"), post(delete_tag))
+        .route(&format!("{p}/runs/log-batch"), post(log_batch))
+        .route(&format!("{p}/runs/log-inputs"), post(ignore_ok))
+        .route(&format!("{p}/runs/outputs"), post(ignore_ok))
+        .route(&format!("{p}/runs/search"), post(run_search))
+        .route(&format!("{p}/metrics/get-history"), get(metric_history))
+        .route(&format!("{p}/logged-models"), post(logged_model_create))
+        .route(&format!("{p}/logged-models/search"), post(logged_model_search))
+        .route(&format!("{p}/logged-models/{{model_id}}"), get(logged_model_get).patch(logged_model_finalize))
+        .route(&format!("{p}/logged-models/{{model_id}}/tags"), patch(logged_model_tags))
+        .route("/api/2.0/mlflow-artifacts/artifacts", get(artifact_list))
+        .route("/api/2.0/mlflow-artifacts/artifacts/{*path}", get(artifact_get).put(artifact_put))
+}
+
+/// MLflow's error shape: `{"error_code": …, "message": …}`.
+pub struct MlflowError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl MlflowError {
+    fn missing(message: impl Into<String>) -> Self {
+        MlflowError { status: StatusCode::NOT_FOUND, code: "RESOURCE_DOES_NOT_EXIST", message: message.into() }
+    }
+    fn invalid(message: impl Into<String>) -> Self {
+        MlflowError { status: StatusCode::BAD_REQUEST, code: "INVALID_PARAMETER_VALUE", message: message.into() }
+    }
+    fn exists(message: impl Into<String>) -> Self {
+        MlflowError { status: StatusCode::BAD_REQUEST, code: "RESOURCE_ALREADY_EXISTS", message: message.into() }
+    }
+}
+
+impl From<sqlx::Error> for MlflowError {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!(error = %e, "tracking database error");
+        MlflowError { status: StatusCode::INTERNAL_SERVER_ERROR, code: "INTERNAL_ERROR", message: "the tracking database failed".into() }
+    }
+}
+
+impl From<std::io::Error> for MlflowError {
+    fn from(e: std::io::Error) -> Self {
+        MlflowError { status: StatusCode::INTERNAL_SERVER_ERROR, code: "INTERNAL_ERROR", message: format!("artifact storage failed: {e}") }
+    }
+}
+
+impl IntoResponse for MlflowError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({"error_code": self.code, "message": self.message}))).into_response()
+    }
+}
+
+type Result<T, E = MlflowError> = std::result::Result<T, E>;
+
+fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(if bytes.is_empty() { b"{}" } else { bytes }).map_err(|e| MlflowError::invalid(format!("malformed request body: {e}")))
+}
+
+/// MLflow's JSON may carry int64 as numbers or strings.
+fn int(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+fn str_field(v: &Value, key: &str) -> String {
+    match &v[key] {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+// JSON shapes --------------------------------------------------------------------------------
+
+fn experiment_json(e: &ExperimentRow) -> Value {
+    json!({
+        "experiment_id": e.id, "name": e.name, "artifact_location": e.artifact_location,
+        "lifecycle_stage": e.lifecycle_stage, "creation_time": e.created_at, "last_update_time": e.updated_at,
+        "tags": kv_list(&map_to_kv(&e.tags)),
+    })
+}
+
+pub fn run_json(full: &FullRun) -> Value {
+    let r = &full.run;
+    let mut info = json!({
+        "run_id": r.id, "run_uuid": r.id, "experiment_id": r.experiment_id, "run_name": r.name, "user_id": r.user_id,
+        "status": r.status, "start_time": r.start_time, "artifact_uri": r.artifact_uri, "lifecycle_stage": r.lifecycle_stage,
+    });
+    if let Some(end) = r.end_time {
+        info["end_time"] = json!(end);
+    }
+    json!({
+        "info": info,
+        "data": {
+            "metrics": full.metrics.iter().map(|m| json!({"key": m.key, "value": m.value, "timestamp": m.timestamp, "step": m.step})).collect::<Vec<_>>(),
+            "params": kv_list(&full.params),
+            "tags": kv_list(&full.tags),
+        },
+        "inputs": {},
+        "outputs": {"model_outputs": full.models.iter().map(|m| json!({"model_id": m.id, "step": 0})).collect::<Vec<_>>()},
+    })
+}
+
+fn logged_model_json(m: &LoggedModelRow) -> Value {
+    json!({
+        "info": {
+            "model_id": m.id, "experiment_id": m.experiment_id, "name": m.name, "artifact_uri": m.artifact_location,
+            "creation_timestamp_ms": m.created_at, "last_updated_timestamp_ms": m.updated_at, "status": m.status,
+            "model_type": m.model_type, "source_run_id": m.source_run_id, "tags": kv_list(&map_to_kv(&m.tags)),
+        },
+        "data": {"params": kv_list(&map_to_kv(&m.params)), "metrics": []},
+    })
+}
+
+// Handlers -----------------------------------------------------------------------------------
+
+async fn server_info() -> Json<Value> {
+    Json(json!({"store_type": "SqlStore", "workspaces_enabled": false}))
+}
+
+async fn ignore_ok() -> Json<Value> {
+    Json(json!({}))
+}
+
+#[derive(Deserialize)]
+struct ByName {
+    experiment_name: String,
+}
+
+async fn experiment_by_name(State(ws): State<Arc<Workspace>>, Query(q): Query<ByName>) -> Result<Json<Value>> {
+    let e = Tracking(ws.store.pool()).experiment_by_name(&q.experiment_name).await?;
+    let e = e.ok_or_else(|| MlflowError::missing(format!("Could not find experiment with name '{}'", q.experiment_name)))?;
+    Ok(Json(json!({"experiment": experiment_json(&e)})))
+}
+
+#[derive(Deserialize)]
+struct ById {
+    experiment_id: String,
+}
+
+async fn experiment_get(State(ws): State<Arc<Workspace>>, Query(q): Query<ById>) -> Result<Json<Value>> {
+    let e = Tracking(ws.store.pool()).experiment(&q.experiment_id).await?;
+    let e = e.ok_or_else(|| MlflowError::missing(format!("No experiment with id {}", q.experiment_id)))?;
+    Ok(Json(json!({"experiment": experiment_json(&e)})))
+}
+
+async fn experiment_create(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Json<Value>> {
+    let req: Value = body(&bytes)?;
+    let name = str_field(&req, "name");
+    let id = ws.create_experiment(&name, req["tags"].as_array().cloned().unwrap_or_default()).await?;
+    Ok(Json(json!({"experiment_id": id})))
+}
+
+impl Workspace {
+    /// Creates an experiment in the default project; used by MLflow and API v2.
+    pub async fn create_experiment(&self, name: &str, tags: Vec<Value>) -> Result<String> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(MlflowError::invalid("an experiment needs a name"));
+        }
+        let tracking = Tracking(self.store.pool());
+        if tracking.experiment_by_name(name).await?.is_some() {
+            return Err(MlflowError::exists(format!("Experiment '{name}' already exists.")));
+        }
+        let id = new_id();
+        let tags: BTreeMap<String, String> = tags.iter().map(|t| (str_field(t, "key"), str_field(t, "value"))).collect();
+        let now = now_ms();
+        tracking
+            .insert_experiment(&ExperimentRow {
+                id: id.clone(),
+                project_id: self.default_project_id.clone(),
+                name: name.to_string(),
+                artifact_location: format!("mlflow-artifacts:/{id}"),
+                lifecycle_stage: "active".into(),
+                tags: serde_json::to_string(&tags).unwrap_or_default(),
+                creator: self.owner.clone(),
+                created_at: now,
+                updated_at: now,
+            })
+            .await?;
+        Ok(id)
+    }
+}
+
+async fn run_create(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Json<Value>> {
+    let req: Value = body(&bytes)?;
+    let tracking = Tracking(ws.store.pool());
+    let experiment_id = str_field(&req, "experiment_id");
+    let experiment = tracking.experiment(&experiment_id).await?.ok_or_else(|| MlflowError::missing(format!("No experiment with id {experiment_id}")))?;
+    let id = uuid_hex();
+    let tags: Vec<(String, String)> = req["tags"].as_array().map(|a| a.iter().map(|t| (str_field(t, "key"), str_field(t, "value"))).collect()).unwrap_or_default();
+    let mut name = str_field(&req, "run_name");
+    if name.is_empty() {
+        name = tags.iter().find(|(k, _)| k == "mlflow.runName").map(|(_, v)| v.clone()).unwrap_or_else(|| format!("run-{}", &id[..8]));
+    }
+    let run = RunRow {
+        id: id.clone(),
+        experiment_id: experiment.id.clone(),
+        name: name.clone(),
+        user_id: str_field(&req, "user_id"),
+        status: "RUNNING".into(),
+        start_time: int(&req["start_time"]).unwrap_or_else(now_ms),
+        end_time: None,
+        artifact_uri: format!("{}/{id}/artifacts", experiment.artifact_location),
+        lifecycle_stage: "active".into(),
+    };
+    tracking.insert_run(&run).await?;
+    for (k, v) in &tags {
+        tracking.set_tag(&id, k, v).await?;
+    }
+    tracking.set_tag(&id, "mlflow.runName", &name).await?;
+    let full = tracking.full_run(tracking.run(&id).await?.expect("just inserted")).await?;
+    Ok(Json(json!({"run": run_json(&full)})))
+}
+
+#[derive(Deserialize)]
+struct RunQuery {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+}
+
+async fn load_run(ws: &Workspace, id: &str) -> Result<RunRow> {
+    Tracking(ws.store.pool()).run(id).await?.ok_or_else(|| MlflowError::missing(format!("Run with id={id} not found")))
+}
+
+async fn run_get(State(ws): State<Arc<Workspace>>, Query(q): Query<RunQuery>) -> Result<Json<Value>> {
+    let id = q.run_id.or(q.run_uuid).unwrap_or_default();
+    let run = load_run(&ws, &id).await?;
+    let full = Tracking(ws.store.pool()).full_run(run).await?;
+    Ok(Json(json!({"run": run_json(&full)})))
+}
+
+fn run_id_of(req: &Value) -> String {
+    let id = str_field(req, "run_id");
+    if id.is_empty() { str_field(req, "run_uuid") } else { id }
+}
+
+async fn run_update(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Json<Value>> {
+    let req: Value = body(&bytes)?;
+    let id = run_id_of(&req);
+    load_run(&ws, &id).await?;
+    let status = req["status"].as_str();
+    if let Some(s) = status {
+        if !["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"].contains(&s) {
+            return Err(MlflowError::invalid(format!("unknown run status {s}")));
+        }
+    }
+    let name = req["run_name"].as_str().filter(|s| !s.is_empty());
+    let tracking = Tracking(ws.store.pool());
+    tracking.update_run(&id, status, int(&req["end_time"]), name).await?;
+    if let Some(name) = name {
+        tracking.set_tag(&id, "mlflow.runName", name).await?;
+    }
+    let full = tracking.full_run(load_run(&ws, &id).await?).await?;
+    Ok(Json(json!({"run_info": run_json(&full)["info"]})))
+}
+
+async fn log_param(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Json<Value>> {
+    let req: Value = body(&bytes)?;
+    let id = run_id_of(&req);
+    load_run(&ws, &id).await?;
+    Tracking(ws.store.pool()).set_param(&id, &str_field(&req, "key"), &str_field(&req, "value")).await?;
+    Ok(Json(json!({})))
+}
+
+fn metric_from(v: &Value) -> Result<MetricRow> {
+    let value = v["value"].as_f64().or_else(|| v["value"].as_str().and_then(|s| s.parse().ok()));
+    Ok(MetricRow {
+        key: str_field(v, "key"),
+        value: value.ok_or_else(|| MlflowError::invalid("a metric needs a numeric value"))?,
+        timestamp: int(&v["timestamp"]).unwrap_or_else(now_ms),
+        step: int(&v["step"]).unwrap_or(0),
+    })
+}
+
+async fn log_metric(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Json<Value>> {
+    let req: Value = body(&bytes)?;
+    let id = run_id_of(&req);
+    load_run(&ws, &id).await?;
+    Tracking(ws.store.pool()).log_metric(&id, &metric_from(&req)?).await?;
+    Ok(Json(json!({})))
+}
+
+async fn set_tag(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Json<Value>> {
+    let req: Value = body(&bytes)?;
+    let id = run_id_of(&req);
+    load_run(&ws, &id).await?;
+    Tracking(ws.store.pool()).set_tag(&id, &str_field(&req, "key"), &str_field(&req, "value")).await?;
+    Ok(Json(json!({})))
+}
+
+async fn delete_tag(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Json<Value>> {
+    let req: Value = body(&bytes)?;
+    let id = run_id_of(&req);
+    Tracking(ws.store.pool()).delete_tag(&id, &str_field(&req, "key")).await?;
+    Ok(Json(json!({})))
+}
+
+async fn log_batch(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Json<Value>> {
+    let req: Value = body(&bytes)?;
+    let id = run_id_of(&req);
+    load_run(&ws, &id).await?;
+    let tracking = Tracking(ws.store.pool());
+    for p in req["params"].as_array().into_iter().flatten() {
+        tracking.set_param(&id, &str_field(p, "key"), &str_field(p, "value")).await?;
+    }
+    for t in req["tags"].as_array().into_iter().flatten() {
+        tracking.set_tag(&id, &str_field(t, "key"), &str_field(t, "value")).await?;
+    }
+    for m in req["metrics"].as_array().into_iter().flatten() {
+        tracking.log_metric(&id, &metric_from(m)?).await?;
+    }
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+    metric_key: String,
+}
+
+async fn metric_history(State(ws): State<Arc<Workspace>>, Query(q): Query<HistoryQuery>) -> Result<Json<Value>> {
+    let id = q.run_id.or(q.run_uuid).unwrap_or_default();
+    let rows = Tracking(ws.store.pool()).metric_history(&id, &q.metric_key).await?;
+    let metrics: Vec<Value> = rows.iter().map(|m| json!({"key": m.key, "value": m.value, "timestamp": m.timestamp, "step": m.step})).collect();
+    Ok(Json(json!({"metrics": metrics})))
+}
+
+/// One comparison of a search filter: `attributes.status = 'FINISHED'`, `tags.x = 'y'`, …
+struct Clause {
+    field: String,
+    op: String,
+    value: String,
+}
+
+fn parse_filter(filter: &str) -> Result<Vec<Clause>> {
+    let mut clauses = vec![];
+    for part in split_and(filter) {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let op = ["!=", "=", "LIKE"].into_iter().find(|op| part.contains(op)).ok_or_else(|| MlflowError::invalid(format!("unsupported filter clause {part:?}")))?;
+        let (field, value) = part.split_once(op).expect("contains op");
+        let value = value.trim();
+        let value = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).or_else(|| value.strip_prefix('"').and_then(|v| v.strip_suffix('"'))).unwrap_or(value);
+        clauses.push(Clause { field: field.trim().trim_matches('`').to_string(), op: op.to_string(), value: value.to_string() });
+    }
+    Ok(clauses)
+}
+
+fn split_and(filter: &str) -> Vec<String> {
+    let mut parts = vec![];
+    let mut rest = filter;
+    loop {
+        let lower = rest.to_lowercase();
+        match lower.find(" and ") {
+            Some(i) => {
+                parts.push(rest[..i].to_string());
+                rest = &rest[i + 5..];
+            }
+            None => {
+                parts.push(rest.to_string());
+                return parts;
+            }
+        }
+    }
+}
+
+fn clause_matches(c: &Clause, full: &FullRun) -> Result<bool> {
+    let field = c.field.trim_start_matches("attributes.").trim_start_matches("attribute.");
+    let have: Option<String> = if let Some(key) = field.strip_prefix("tags.").or_else(|| field.strip_prefix("tag.")) {
+        full.tags.iter().find(|(k, _)| k == key.trim_matches('`')).map(|(_, v)| v.clone())
+    } else if let Some(key) = field.strip_prefix("params.").or_else(|| field.strip_prefix("param.")) {
+        full.params.iter().find(|(k, _)| k == key.trim_matches('`')).map(|(_, v)| v.clone())
+    } else if let Some(key) = field.strip_prefix("metrics.").or_else(|| field.strip_prefix("metric.")) {
+        full.metrics.iter().find(|m| m.key == key.trim_matches('`')).map(|m| m.value.to_string())
+    } else {
+        match field {
+            "status" => Some(full.run.status.clone()),
+            "run_name" => Some(full.run.name.clone()),
+            "run_id" => Some(full.run.id.clone()),
+            "user_id" => Some(full.run.user_id.clone()),
+            other => return Err(MlflowError::invalid(format!("filtering on {other:?} is not supported here"))),
+        }
+    };
+    Ok(match c.op.as_str() {
+        "=" => have.as_deref() == Some(c.value.as_str()),
+        "!=" => have.as_deref() != Some(c.value.as_str()),
+        _ => {
+            let needle = c.value.trim_matches('%');
+            have.is_some_and(|h| h.contains(needle))
+        }
+    })
+}
+
+async fn run_search(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Json<Value>> {
+    let req: Value = body(&bytes)?;
+    let ids: Vec<String> = req["experiment_ids"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect();
+    let clauses = parse_filter(req["filter"].as_str().unwrap_or(""))?;
+    let tracking = Tracking(ws.store.pool());
+    let mut runs = vec![];
+    for run in tracking.runs_of(&ids).await? {
+        let full = tracking.full_run(run).await?;
+        let mut keep = true;
+        for c in &clauses {
+            keep &= clause_matches(c, &full)?;
+        }
+        if keep {
+            runs.push(full);
+        }
+    }
+    // Default order: newest start first. Explicit orders: start_time / end_time ASC|DESC.
+    let order = req["order_by"].as_array().and_then(|a| a.first()).and_then(Value::as_str).unwrap_or("start_time DESC").to_string();
+    let descending = !order.to_uppercase().ends_with(" ASC");
+    let by_end = order.contains("end_time");
+    runs.sort_by_key(|f| if by_end { f.run.end_time.unwrap_or(0) } else { f.run.start_time });
+    if descending {
+        runs.reverse();
+    }
+    let max = int(&req["max_results"]).unwrap_or(1000).max(1) as usize;
+    let offset: usize = req["page_token"].as_str().and_then(|t| t.parse().ok()).unwrap_or(0);
+    let total = runs.len();
+    let page: Vec<Value> = runs.iter().skip(offset).take(max).map(run_json).collect();
+    let mut out = json!({"runs": page});
+    if offset + max < total {
+        out["next_page_token"] = json!((offset + max).to_string());
+    }
+    Ok(Json(out))
+}
+
+async fn logged_model_create(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Json<Value>> {
+    let req: Value = body(&bytes)?;
+    let tracking = Tracking(ws.store.pool());
+    let experiment_id = str_field(&req, "experiment_id");
+    let experiment = tracking.experiment(&experiment_id).await?.ok_or_else(|| MlflowError::missing(format!("No experiment with id {experiment_id}")))?;
+    let id = format!("m-{}", uuid_hex());
+    let pairs = |field: &str| -> String {
+        let map: BTreeMap<String, String> = req[field].as_array().into_iter().flatten().map(|t| (str_field(t, "key"), str_field(t, "value"))).collect();
+        serde_json::to_string(&map).unwrap_or_default()
+    };
+    let now = now_ms();
+    let model = LoggedModelRow {
+        id: id.clone(),
+        experiment_id: experiment.id.clone(),
+        name: str_field(&req, "name"),
+        source_run_id: str_field(&req, "source_run_id"),
+        model_type: str_field(&req, "model_type"),
+        status: "LOGGED_MODEL_PENDING".into(),
+        artifact_location: format!("{}/models/{id}/artifacts", experiment.artifact_location),
+        tags: pairs("tags"),
+        params: pairs("params"),
+        created_at: now,
+        updated_at: now,
+    };
+    tracking.insert_logged_model(&model).await?;
+    Ok(Json(json!({"model": logged_model_json(&model)})))
+}
+
+async fn load_model(ws: &Workspace, id: &str) -> Result<LoggedModelRow> {
+    Tracking(ws.store.pool()).logged_model(id).await?.ok_or_else(|| MlflowError::missing(format!("Logged model with ID '{id}' not found")))
+}
+
+async fn logged_model_get(State(ws): State<Arc<Workspace>>, Path(id): Path<String>) -> Result<Json<Value>> {
+    Ok(Json(json!({"model": logged_model_json(&load_model(&ws, &id).await?)})))
+}
+
+async fn logged_model_finalize(State(ws): State<Arc<Workspace>>, Path(id): Path<String>, bytes: Bytes) -> Result<Json<Value>> {
+    let req: Value = body(&bytes)?;
+    let mut model = load_model(&ws, &id).await?;
+    if let Some(status) = req["status"].as_str() {
+        model.status = status.to_string();
+    }
+    model.updated_at = now_ms();
+    Tracking(ws.store.pool()).update_logged_model(&model).await?;
+    Ok(Json(json!({"model": logged_model_json(&model)})))
+}
+
+async fn logged_model_tags(State(ws): State<Arc<Workspace>>, Path(id): Path<String>, bytes: Bytes) -> Result<Json<Value>> {
+    let req: Value = body(&bytes)?;
+    let mut model = load_model(&ws, &id).await?;
+    let mut tags: BTreeMap<String, String> = serde_json::from_str(&model.tags).unwrap_or_default();
+    for t in req["tags"].as_array().into_iter().flatten() {
+        tags.insert(str_field(t, "key"), str_field(t, "value"));
+    }
+    model.tags = serde_json::to_string(&tags).unwrap_or_default();
+    model.updated_at = now_ms();
+    Tracking(ws.store.pool()).update_logged_model(&model).await?;
+    Ok(Json(json!({})))
+}
+
+async fn logged_model_search(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Json<Value>> {
+    let req: Value = body(&bytes)?;
+    let ids: Vec<String> = req["experiment_ids"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect();
+    let clauses = parse_filter(req["filter"].as_str().unwrap_or(""))?;
+    let mut models = vec![];
+    for m in Tracking(ws.store.pool()).logged_models_of(&ids).await? {
+        let keep = clauses.iter().all(|c| {
+            let have = match c.field.as_str() {
+                "name" => m.name.clone(),
+                "source_run_id" => m.source_run_id.clone(),
+                "status" => m.status.clone(),
+                _ => String::new(),
+            };
+            (c.op == "=") == (have == c.value)
+        });
+        if keep {
+            models.push(logged_model_json(&m));
+        }
+    }
+    Ok(Json(json!({"models": models})))
+}
+
+// Artifacts ----------------------------------------------------------------------------------
+
+fn artifact_path(ws: &Workspace, relative: &str) -> Result<PathBuf> {
+    let relative = relative.trim_matches('/');
+    let clean = std::path::Path::new(relative);
+    if clean.components().any(|c| !matches!(c, std::path::Component::Normal(_))) && !relative.is_empty() {
+        return Err(MlflowError::invalid(format!("{relative:?} is not a valid artifact path")));
+    }
+    Ok(ws.artifacts_dir.join(clean))
+}
+
+async fn artifact_put(State(ws): State<Arc<Workspace>>, Path(path): Path<String>, bytes: Bytes) -> Result<Json<Value>> {
+    let file = artifact_path(&ws, &path)?;
+    if let Some(parent) = file.parent() {
+        tokio::fs::create_dir_all(parent).await?;
+    }
+    tokio::fs::write(&file, &bytes).await?;
+    Ok(Json(json!({})))
+}
+
+async fn artifact_get(State(ws): State<Arc<Workspace>>, Path(path): Path<String>) -> Result<Response> {
+    let file = artifact_path(&ws, &path)?;
+    let bytes = tokio::fs::read(&file).await.map_err(|_| MlflowError::missing(format!("artifact {path:?} not found")))?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    path: Option<String>,
+}
+
+async fn artifact_list(State(ws): State<Arc<Workspace>>, Query(q): Query<ListQuery>) -> Result<Json<Value>> {
+    let dir = artifact_path(&ws, q.path.as_deref().unwrap_or(""))?;
+    let Ok(mut entries) = tokio::fs::read_dir(&dir).await else {
+        return Ok(Json(json!({})));
+    };
+    let mut files = vec![];
+    while let Some(entry) = entries.next_entry().await? {
+        let meta = entry.metadata().await?;
+        let mut file = json!({"path": entry.file_name().to_string_lossy(), "is_dir": meta.is_dir()});
+        if !meta.is_dir() {
+            file["file_size"] = json!(meta.len());
+        }
+        files.push(file);
+    }
+    Ok(Json(json!({"files": files})))
+}
+
+fn uuid_hex() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..16).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
+}
