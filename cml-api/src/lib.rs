@@ -3,14 +3,18 @@
 //! a map in requests). Readers are lenient (numbers or strings for int64, absent fields default);
 //! writers are faithful.
 
+pub mod experiments;
 pub mod jobs;
+pub mod registry;
 pub mod projects;
 pub mod runtimes;
 pub mod serde_int64;
 pub mod status;
 pub mod timestamp;
 
+pub use experiments::*;
 pub use jobs::*;
+pub use registry::*;
 pub use projects::*;
 pub use runtimes::*;
 pub use status::*;

@@ -8,6 +8,8 @@ mod ids;
 mod listing;
 pub mod runner;
 pub mod runtimes;
+mod registry;
+mod serving;
 mod store;
 mod tracking;
 
@@ -34,6 +36,8 @@ pub struct LocalWorkspaceConfig {
     pub python: PathBuf,
     /// Address to listen on; port 0 picks a free one.
     pub listen: SocketAddr,
+    /// Where Python runtimes (venvs) are built; shareable between workspaces.
+    pub runtimes_dir: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +63,10 @@ pub(crate) struct Workspace {
     pub default_project_id: String,
     /// Root of MLflow artifacts (`mlflow-artifacts:/<path>` lives at `<artifacts_dir>/<path>`).
     pub artifacts_dir: PathBuf,
+    pub data_dir: PathBuf,
+    /// This workspace's URL, `http://127.0.0.1:<port>`.
+    pub url: String,
+    pub serving: Arc<serving::Serving>,
 }
 
 impl Workspace {
@@ -96,7 +104,9 @@ impl LocalWorkspace {
         let project_dir = std::fs::canonicalize(&config.project_dir).map_err(|_| StartError::ProjectDir(config.project_dir.clone()))?;
         let api_key = load_or_create_key(data_dir)?;
         let store = Store::open(&data_dir.join("workspace.db")).await?;
-        let runtime = runtimes::detect_python(&config.python).map_err(StartError::Runtime)?;
+        let requirements = project_dir.join("requirements.txt");
+        let venv = requirements.is_file().then(|| (config.runtimes_dir.join("pipeline-venv"), requirements));
+        let runtime = runtimes::detect_python(&config.python, venv).map_err(StartError::Runtime)?;
 
         let owner = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "lakeline".into());
         let project = store.upsert_default_project(&ids::new_id(), "lakeline-pipeline", &project_dir.to_string_lossy()).await?;
@@ -115,8 +125,10 @@ impl LocalWorkspace {
             // XGBoost's OpenMP spin-wait costs seconds on small machines.
             ("OMP_WAIT_POLICY".to_string(), "PASSIVE".to_string()),
         ]);
-        let context = JobContext { base_url, api_key: api_key.clone(), owner: owner.clone(), extra_env };
+        let context = JobContext { base_url: base_url.clone(), api_key: api_key.clone(), owner: owner.clone(), extra_env };
         let runner = Runner::new(store.clone(), context, vec![runtime]);
+        let serving = serving::Serving::new(store.clone(), runner.clone(), data_dir.join("serving"))
+            .map_err(|source| StartError::DataDir { path: data_dir.join("serving"), source })?;
         let artifacts_dir = std::path::absolute(data_dir.join("artifacts")).unwrap_or_else(|_| data_dir.join("artifacts"));
         let workspace = Arc::new(Workspace {
             store,
@@ -125,7 +137,11 @@ impl LocalWorkspace {
             owner,
             default_project_id: project.id.clone(),
             artifacts_dir,
+            data_dir: std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.clone()),
+            url: base_url,
+            serving: serving.clone(),
         });
+        serving.resume().await;
         let router = api::router(workspace.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -176,6 +192,7 @@ impl LocalWorkspace {
             }
         }
         self.workspace.runner.kill_all();
+        self.workspace.serving.shutdown().await;
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }

@@ -70,7 +70,7 @@ impl Runner {
     }
 
     pub fn runtime(&self, identifier: &str) -> Option<&LocalRuntime> {
-        self.runtimes.iter().find(|r| r.api.image_identifier == identifier)
+        self.runtimes.iter().find(|r| r.identifier() == identifier)
     }
 
     pub fn default_runtime(&self) -> &LocalRuntime {
@@ -202,12 +202,15 @@ impl Runner {
             .runtime(&job.runtime_identifier)
             .ok_or_else(|| format!("runtime {:?} is not available in this workspace", job.runtime_identifier))?;
         let log = open_log(&project_dir, &run.log_path).await.map_err(|e| format!("cannot open the run's log file: {e}"))?;
+        // Like CML pulling a runtime image: the first run on a runtime may wait for it here.
+        runtime.ensure_ready(&project_dir.join(&run.log_path)).await.map_err(|e| format!("the runtime is not available: {e}"))?;
         let script = project_dir.join(&job.script);
         if !script.is_file() {
             return Err(format!("the script {:?} does not exist in the project", job.script));
         }
 
-        let mut command = tokio::process::Command::new(&runtime.interpreter);
+        let interpreter = runtime.interpreter();
+        let mut command = tokio::process::Command::new(&interpreter);
         command
             .arg(&job.script)
             .args(run.arguments.split_whitespace())
@@ -218,7 +221,7 @@ impl Runner {
             .stderr(log)
             .kill_on_drop(true)
             .process_group(0);
-        let mut child = command.spawn().map_err(|e| format!("cannot start {}: {e}", runtime.interpreter.display()))?;
+        let mut child = command.spawn().map_err(|e| format!("cannot start {}: {e}", interpreter.display()))?;
         let pgid = child.id().map(|pid| pid as i32);
         if let Some(p) = self.active.lock().expect("active map").get_mut(&run.id) {
             p.pgid = pgid;

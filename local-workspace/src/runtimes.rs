@@ -1,41 +1,219 @@
-//! The runtimes jobs can run on. Locally: the machine's Python, listed like a CML ML Runtime.
+//! The runtime jobs run on. Locally: the machine's Python, listed like a CML ML Runtime — or,
+//! when the project has a `requirements.txt`, a venv built from it the first time a job needs
+//! it, reused afterwards and rebuilt when the requirements change.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 
 use cml_api::Runtime;
+use tokio::io::AsyncWriteExt;
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct LocalRuntime {
-    pub api: Runtime,
-    pub interpreter: PathBuf,
+    /// The listing's fixed fields; `status` and `description` follow the venv's state.
+    api: Runtime,
+    base_python: PathBuf,
+    venv: Option<Venv>,
+}
+
+#[derive(Debug)]
+struct Venv {
+    dir: PathBuf,
+    requirements: PathBuf,
+    state: Mutex<VenvState>,
+    /// Serialises builds within this process (a file lock covers other processes).
+    build: tokio::sync::Mutex<()>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum VenvState {
+    NotBuilt,
+    Building,
+    Ready,
+    Failed(String),
 }
 
 /// Describes the Python at `interpreter` (a path or a name on PATH) as a Workbench runtime.
-pub fn detect_python(interpreter: &Path) -> Result<LocalRuntime, String> {
+pub fn detect_python(interpreter: &Path, venv: Option<(PathBuf, PathBuf)>) -> Result<LocalRuntime, String> {
     let output = Command::new(interpreter)
         .args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3]); print(sys.executable)"])
         .output()
         .map_err(|e| format!("cannot run {}: {e}", interpreter.display()))?;
     if !output.status.success() {
-        return Err(format!("{} --version failed: {}", interpreter.display(), String::from_utf8_lossy(&output.stderr)));
+        return Err(format!("{} failed: {}", interpreter.display(), String::from_utf8_lossy(&output.stderr)));
     }
     let text = String::from_utf8_lossy(&output.stdout);
     let mut lines = text.lines();
     let version = lines.next().unwrap_or("").trim().to_string();
     let executable = lines.next().map(PathBuf::from).unwrap_or_else(|| interpreter.to_path_buf());
     let minor = version.rsplitn(2, '.').nth(1).unwrap_or(&version).to_string();
+    let flavour = if venv.is_some() { "pipeline" } else { "base" };
+    let venv = venv.map(|(dir, requirements)| {
+        let ready = dir.join("bin/python").exists() && stamp_matches(&dir, &requirements);
+        Venv {
+            dir,
+            requirements,
+            state: Mutex::new(if ready { VenvState::Ready } else { VenvState::NotBuilt }),
+            build: Default::default(),
+        }
+    });
     Ok(LocalRuntime {
         api: Runtime {
-            image_identifier: format!("local/ml-runtime-workbench-python{minor}-standard:{version}"),
+            image_identifier: format!("local/ml-runtime-workbench-python{minor}-standard:{version}-{flavour}"),
             editor: "Workbench".into(),
             kernel: format!("Python {minor}"),
             edition: "Standard".into(),
-            description: format!("The machine's Python ({})", executable.display()),
+            description: String::new(),
             full_version: version,
-            status: "ENABLED".into(),
+            status: String::new(),
             register_user_id: 0,
         },
-        interpreter: executable,
+        base_python: executable,
+        venv,
     })
+}
+
+fn stamp_path(dir: &Path) -> PathBuf {
+    dir.join(".lakeline-requirements")
+}
+
+fn stamp_matches(dir: &Path, requirements: &Path) -> bool {
+    match (std::fs::read(stamp_path(dir)), std::fs::read(requirements)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+impl LocalRuntime {
+    pub fn identifier(&self) -> &str {
+        &self.api.image_identifier
+    }
+
+    /// The runtime as `list_runtimes` shows it now.
+    pub fn api(&self) -> Runtime {
+        let mut api = self.api.clone();
+        let (status, description) = match &self.venv {
+            None => ("ENABLED".to_string(), format!("The machine's Python ({})", self.base_python.display())),
+            Some(venv) => {
+                let state = venv.state.lock().expect("venv state").clone();
+                let what = format!("Python venv from {}", venv.requirements.display());
+                match state {
+                    VenvState::Ready => ("ENABLED".into(), what),
+                    VenvState::NotBuilt => ("DISABLED".into(), format!("{what}; not built yet: built when a job first needs it")),
+                    VenvState::Building => ("DISABLED".into(), format!("{what}; being built now (log: {})", venv.dir.with_extension("log").display())),
+                    VenvState::Failed(e) => ("DISABLED".into(), format!("{what}; the last build failed: {e}")),
+                }
+            }
+        };
+        api.status = status;
+        api.description = description;
+        api
+    }
+
+    /// The interpreter jobs and models run with.
+    pub fn interpreter(&self) -> PathBuf {
+        match &self.venv {
+            Some(venv) => venv.dir.join("bin/python"),
+            None => self.base_python.clone(),
+        }
+    }
+
+    /// Makes sure the venv exists and matches the requirements, building it when not; progress
+    /// goes to `progress` (a job run's log) and to `<venv>.log`.
+    pub async fn ensure_ready(&self, progress: &Path) -> Result<(), String> {
+        let Some(venv) = &self.venv else { return Ok(()) };
+        let _guard = venv.build.lock().await;
+        let lock = FileLock::acquire(&venv.dir.with_extension("lock")).await?;
+        if venv.dir.join("bin/python").exists() && stamp_matches(&venv.dir, &venv.requirements) {
+            *venv.state.lock().expect("venv state") = VenvState::Ready;
+            return Ok(());
+        }
+        *venv.state.lock().expect("venv state") = VenvState::Building;
+        let result = self.build(venv, progress).await;
+        *venv.state.lock().expect("venv state") = match &result {
+            Ok(()) => VenvState::Ready,
+            Err(e) => VenvState::Failed(e.clone()),
+        };
+        drop(lock);
+        result
+    }
+
+    async fn build(&self, venv: &Venv, progress: &Path) -> Result<(), String> {
+        let build_log = venv.dir.with_extension("log");
+        let logs = [progress, build_log.as_path()];
+        append(&logs, &format!("[local workspace] building the Python runtime at {} from {}\n", venv.dir.display(), venv.requirements.display())).await;
+        let started = std::time::Instant::now();
+        if venv.dir.exists() {
+            tokio::fs::remove_dir_all(&venv.dir).await.map_err(|e| format!("cannot remove the old venv: {e}"))?;
+        }
+        if let Some(parent) = venv.dir.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        let steps: [(&Path, Vec<String>); 2] = [
+            (&self.base_python, vec!["-m".into(), "venv".into(), venv.dir.to_string_lossy().into_owned()]),
+            (
+                &venv.dir.join("bin/python"),
+                vec!["-m".into(), "pip".into(), "install".into(), "--disable-pip-version-check".into(), "-r".into(), venv.requirements.to_string_lossy().into_owned()],
+            ),
+        ];
+        for (program, args) in steps {
+            let log = std::fs::OpenOptions::new().create(true).append(true).open(progress).map_err(|e| e.to_string())?;
+            let status = tokio::process::Command::new(program)
+                .args(&args)
+                .stdout(log.try_clone().map_err(|e| e.to_string())?)
+                .stderr(log)
+                .status()
+                .await
+                .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+            if !status.success() {
+                let message = format!("`{} {}` failed ({status}); see the run's log", program.display(), args.join(" "));
+                append(&logs, &format!("[local workspace] {message}\n")).await;
+                return Err(message);
+            }
+        }
+        let requirements = tokio::fs::read(&venv.requirements).await.map_err(|e| e.to_string())?;
+        tokio::fs::write(stamp_path(&venv.dir), requirements).await.map_err(|e| e.to_string())?;
+        append(&logs, &format!("[local workspace] the Python runtime is ready ({:.0} s)\n", started.elapsed().as_secs_f64())).await;
+        Ok(())
+    }
+}
+
+async fn append(paths: &[&Path], line: &str) {
+    for path in paths {
+        if let Ok(mut f) = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await {
+            let _ = f.write_all(line.as_bytes()).await;
+        }
+    }
+}
+
+/// An exclusive advisory lock on a file, so that two workspaces sharing a runtimes directory
+/// never build the same venv at once.
+struct FileLock(std::fs::File);
+
+impl FileLock {
+    async fn acquire(path: &Path) -> Result<Self, String> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        tokio::task::spawn_blocking(move || {
+            use std::os::fd::AsRawFd;
+            // SAFETY: flock on a file descriptor we own; blocks until the lock is ours.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            if rc == 0 { Ok(FileLock(file)) } else { Err(format!("cannot lock {}", std::io::Error::last_os_error())) }
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: unlocking our own descriptor.
+        unsafe {
+            libc::flock(self.0.as_raw_fd(), libc::LOCK_UN);
+        }
+    }
 }

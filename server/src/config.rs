@@ -51,6 +51,10 @@ pub struct Config {
     #[arg(long, env = "LAKELINE_WORKSPACE_LISTEN", default_value = "127.0.0.1:0")]
     pub workspace_listen: SocketAddr,
 
+    /// Embedded workspace: where Python runtimes (venvs) are built [default: <data-dir>/workspace/runtimes].
+    #[arg(long, env = "LAKELINE_RUNTIMES_DIR")]
+    pub runtimes_dir: Option<PathBuf>,
+
     /// Seconds a request may take before Lakeline answers 408.
     #[arg(long, env = "LAKELINE_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout_secs: u64,

@@ -36,6 +36,7 @@ impl Workspace {
                     project_dir: config.project_dir.clone(),
                     python: config.python.clone(),
                     listen: config.workspace_listen,
+                    runtimes_dir: config.runtimes_dir.clone().unwrap_or_else(|| config.data_dir.join("workspace").join("runtimes")),
                 })
                 .await
                 .map_err(Error::LocalWorkspace)?;

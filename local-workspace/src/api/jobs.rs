@@ -50,7 +50,7 @@ pub async fn create(
     let project = ws.project(&project_id).await?;
     let parent_id = if request.parent_id.is_empty() { request.parent_job_id.clone() } else { request.parent_id.clone() };
     let runtime_identifier = if request.runtime_identifier.is_empty() {
-        ws.runner.default_runtime().api.image_identifier.clone()
+        ws.runner.default_runtime().identifier().to_string()
     } else {
         request.runtime_identifier.clone()
     };
@@ -181,7 +181,7 @@ async fn validate(ws: &Workspace, job: &JobRow) -> ApiResult<()> {
         return Err(ApiError::invalid("timeout must not be negative"));
     }
     if ws.runner.runtime(&job.runtime_identifier).is_none() {
-        let known: Vec<_> = ws.runner.runtimes().iter().map(|r| r.api.image_identifier.as_str()).collect();
+        let known: Vec<_> = ws.runner.runtimes().iter().map(|r| r.identifier()).collect();
         return Err(ApiError::invalid(format!(
             "runtime {:?} is not available in this workspace; available: {}",
             job.runtime_identifier,

@@ -13,8 +13,11 @@ use crate::error::ApiError;
 use crate::Workspace;
 
 mod files;
+mod experiments;
 mod jobs;
 mod mlflow;
+mod models;
+mod registry;
 mod projects;
 mod runs;
 mod runtimes;
@@ -33,10 +36,31 @@ pub fn router(workspace: Arc<Workspace>) -> Router {
         .route("/api/v2/projects/{project_id}/files", get(files::list_root))
         .route("/api/v2/projects/{project_id}/files/", get(files::list_root))
         .route("/api/v2/projects/{project_id}/files/{*path}", get(files::list).post(files::download))
+        .route("/api/v2/projects/{project_id}/experiments", get(experiments::list))
+        .route("/api/v2/projects/{project_id}/experiments/{experiment_id}", get(experiments::get))
+        .route("/api/v2/projects/{project_id}/experiments/{experiment_id}/runs", get(experiments::list_runs))
+        .route("/api/v2/projects/{project_id}/experiments/{experiment_id}/runs/{run_id}", get(experiments::get_run))
+        .route("/api/v2/registry/models", get(registry::list).post(registry::create))
+        .route("/api/v2/registry/models/{model_id}", get(registry::get))
+        .route("/api/v2/registry/models/{model_id}/versions/{version_id}", get(registry::get_version))
+        .route("/api/v2/projects/{project_id}/models", get(models::list).post(models::create))
+        .route("/api/v2/projects/{project_id}/models/{model_id}", get(models::get))
+        .route("/api/v2/projects/{project_id}/models/{model_id}/builds", get(models::list_builds).post(models::create_build))
+        .route("/api/v2/projects/{project_id}/models/{model_id}/builds/{build_id}", get(models::get_build))
+        .route(
+            "/api/v2/projects/{project_id}/models/{model_id}/builds/{build_id}/deployments",
+            get(models::list_deployments).post(models::create_deployment),
+        )
+        .route(
+            "/api/v2/projects/{project_id}/models/{model_id}/builds/{build_id}/deployments/{deployment_id}",
+            get(models::get_deployment).post(models::deployment_method),
+        )
         .merge(mlflow::routes())
         .layer(middleware::from_fn_with_state(workspace.clone(), require_key))
         .fallback(|| async { ApiError::not_found("no such API route in this workspace") });
-    api.with_state(workspace)
+    // The model endpoint checks access keys itself (and the API key when the model asks for it).
+    let model = Router::new().route("/model", post(models::predict));
+    api.merge(model).with_state(workspace)
 }
 
 /// Every API call carries `authorization: Bearer <key>`.

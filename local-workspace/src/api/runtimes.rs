@@ -11,7 +11,7 @@ use crate::Workspace;
 const FILTERS: &[&str] = &["image_identifier", "editor", "kernel", "edition", "description", "full_version"];
 
 pub async fn list(State(ws): State<Arc<Workspace>>, Query(q): Query<ListQuery>) -> ApiResult<Json<Value>> {
-    let items = ws.runner.runtimes().iter().map(|r| serde_json::to_value(&r.api).unwrap_or_default()).collect();
+    let items = ws.runner.runtimes().iter().map(|r| serde_json::to_value(r.api()).unwrap_or_default()).collect();
     let (runtimes, next) = page(items, &q, FILTERS)?;
     Ok(Json(json!({ "runtimes": runtimes, "next_page_token": next })))
 }

@@ -38,6 +38,7 @@ impl TestWorkspace {
             project_dir: project_dir.path().to_path_buf(),
             python: "python3".into(),
             listen: "127.0.0.1:0".parse().unwrap(),
+            runtimes_dir: shared_runtimes_dir(),
         })
         .await
         .expect("local workspace starts");
@@ -76,7 +77,7 @@ impl TestWorkspace {
     }
 
     pub async fn wait_for(&self, job: &Job, done: impl Fn(&JobRun) -> bool) -> JobRun {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
         loop {
             if let Some(run) = self.client.latest_job_run(&self.project_id, &job.id).await.unwrap() {
                 if done(&run) {
@@ -91,6 +92,24 @@ impl TestWorkspace {
     pub fn file(&self, relative: &str) -> std::path::PathBuf {
         self.project_dir.path().join(relative)
     }
+}
+
+/// Venvs are built once per machine for all tests (the pipeline's takes a minute or more).
+pub fn shared_runtimes_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("runtimes")
+}
+
+/// A temporary project holding the repository's pipeline scripts and requirements.
+pub fn pipeline_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let source = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../pipeline"));
+    for entry in std::fs::read_dir(source).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    dir
 }
 
 pub fn assert_phase_times_in_order(run: &JobRun) {

@@ -1,0 +1,162 @@
+//! The real pipeline on the local workspace: real Python, pyiceberg, XGBoost and `mlflow`.
+
+mod common;
+
+use std::time::Instant;
+
+use cml_api::{CreateJobRequest, EngineStatus, Job};
+use common::swagger::Swagger;
+use common::workspace::{pipeline_project, TestWorkspace};
+use lakeline::cml::CmlError;
+use serde_json::{json, Value};
+
+async fn pipeline_jobs(ws: &TestWorkspace) -> [Job; 3] {
+    let mut parent: Option<Job> = None;
+    let mut jobs = vec![];
+    for (name, script) in [("New Batch", "new_batch.py"), ("Retrain XGBoost", "train_xgboost.py"), ("API Redeployment", "api_redeployment.py")] {
+        let request = CreateJobRequest {
+            name: format!("{name} test"),
+            script: script.into(),
+            cpu: Some(2.0),
+            memory: Some(4.0),
+            parent_id: parent.as_ref().map(|p| p.id.clone()).unwrap_or_default(),
+            environment: [("PIPELINE_USER".to_string(), "test".to_string()), ("BATCH_ROWS".to_string(), "600".to_string())].into(),
+            ..Default::default()
+        };
+        let job = ws.client.create_job(&ws.project_id, &request).await.unwrap();
+        parent = Some(job.clone());
+        jobs.push(job);
+    }
+    jobs.try_into().unwrap()
+}
+
+async fn log_of(ws: &TestWorkspace, job: &Job, run_id: &str) -> String {
+    let bytes = ws.client.download_project_file(&ws.project_id, &format!("logs/jobs/{}/{run_id}.log", job.id)).await.unwrap();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+async fn summary(ws: &TestWorkspace, job: &str, run_id: &str) -> Value {
+    let bytes = ws.client.download_project_file(&ws.project_id, &format!("logs/{job}/{run_id}.json")).await.unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Runs the chain once from New Batch; returns the three job runs' ids.
+async fn run_chain(ws: &TestWorkspace, jobs: &[Job; 3]) -> [String; 3] {
+    let started = Instant::now();
+    let first = ws.client.create_job_run(&ws.project_id, &jobs[0].id, &Default::default()).await.unwrap();
+    let mut ids = vec![];
+    for job in jobs {
+        let run = ws.wait_for(job, |r| r.status.is_terminal() && r.created_at >= first.created_at).await;
+        eprintln!("{}: {} after {:.1} s", job.name, run.status, started.elapsed().as_secs_f64());
+        assert_eq!(run.status, EngineStatus::Succeeded, "{}", log_of(ws, job, &run.id).await);
+        ids.push(run.id);
+    }
+    ids.try_into().unwrap()
+}
+
+/// Checks a raw API v2 body against the spec, when the spec is on this machine.
+async fn conforms(ws: &TestWorkspace, spec: &Option<Swagger>, template: &str, path: &str) {
+    let Some(spec) = spec else { return };
+    let body: Value = reqwest::Client::new()
+        .get(format!("{}{path}", ws.workspace.url()))
+        .bearer_auth(ws.workspace.api_key())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let errors = spec.check(spec.response_schema("get", template), &body);
+    assert!(errors.is_empty(), "GET {template}: {}\n{body:#}", errors.join("\n"));
+}
+
+#[tokio::test]
+async fn the_pipeline_runs_end_to_end_and_each_retrain_reads_only_its_batch() {
+    let ws = TestWorkspace::start_in(tempfile::tempdir().unwrap(), pipeline_project()).await;
+    let spec = Swagger::load();
+    let jobs = pipeline_jobs(&ws).await;
+    let pid = ws.project_id.clone();
+
+    let mut previous_snapshot = Value::Null;
+    let mut previous_deployment: Option<(String, String, String)> = None;
+    for round in 1..=2 {
+        let [batch_run, _, redeploy_run] = run_chain(&ws, &jobs).await;
+        let batch = summary(&ws, "new_batch", &batch_run).await;
+        let redeploy = summary(&ws, "api_redeployment", &redeploy_run).await;
+        assert_eq!(batch["rows_added"], 600);
+        assert_eq!(batch["total_rows"], 600 * round);
+        assert_eq!(batch["parent_id"], previous_snapshot, "each append's parent is the previous snapshot");
+
+        // The retrain's experiment run carries the snapshot it trained on, read through API v2.
+        let experiment = ws.client.find_experiment(&pid, "xgb-telco-test").await.unwrap().expect("the retrain created its experiment");
+        let runs = ws.client.list_experiment_runs(&pid, &experiment.id).await.unwrap();
+        assert_eq!(runs.len(), round as usize);
+        let run_id = redeploy["run_id"].as_str().unwrap();
+        let run = ws.client.get_experiment_run(&pid, &experiment.id, run_id).await.unwrap();
+        assert_eq!(run.status, "EXPERIMENT_RUN_FINISHED");
+        assert_eq!(run.tag("iceberg_snapshot_id"), Some(batch["snapshot_id"].to_string().as_str()));
+        let parent = if previous_snapshot.is_null() { String::new() } else { previous_snapshot.to_string() };
+        assert_eq!(run.tag("iceberg_parent_id"), Some(parent.as_str()));
+        assert_eq!(run.tag("row_count"), Some("600"), "the retrain read only the newest batch's rows");
+        let committed = run.tag("iceberg_snapshot_committed_at").unwrap();
+        assert!(chrono::DateTime::parse_from_rfc3339(committed).is_ok(), "a full ISO 8601 timestamp: {committed}");
+        for key in ["accuracy", "recall"] {
+            let metric = run.metric(key).unwrap_or_else(|| panic!("metric {key}"));
+            assert!((0.0..=1.0).contains(&metric));
+            assert_eq!(run.param(key).map(|p| p.parse::<f64>().unwrap()), Some(metric), "{key} is a param too");
+        }
+
+        // The newest registered version points at that run; a build and a deployment exist for it.
+        let registered = ws.client.get_registered_model(redeploy["registered_model_id"].as_str().unwrap()).await.unwrap();
+        assert_eq!(registered.name, "CellTwrFail-CLF-test");
+        assert_eq!(registered.model_versions.len(), round as usize);
+        let newest = registered.model_versions.iter().max_by_key(|v| v.number).unwrap();
+        assert_eq!(newest.number, round as i32);
+        assert_eq!(newest.run_id(), run_id);
+        assert_eq!(newest.model_version_id, redeploy["model_version_id"].as_str().unwrap());
+        assert_eq!(run.data.registered_model_metadata.len(), 1);
+
+        let (model_id, build_id, deployment_id) =
+            [&redeploy["model_id"], &redeploy["build_id"], &redeploy["deployment_id"]].map(|v| v.as_str().unwrap().to_string()).into();
+        let build = ws.client.get_model_build(&pid, &model_id, &build_id).await.unwrap();
+        assert_eq!(build.status, "built");
+        assert_eq!(build.registered_model_version_id, newest.model_version_id);
+        let deployment = ws.client.get_model_deployment(&pid, &model_id, &build_id, &deployment_id).await.unwrap();
+        assert_eq!(deployment.status, "deployed");
+
+        // The endpoint answers with a prediction for a row of features.
+        let model = ws.client.get_model(&pid, &model_id).await.unwrap();
+        let row = json!({"iot_signal_1": 5, "iot_signal_2": 6, "iot_signal_3": 52, "iot_signal_4": 103});
+        let answer = ws.client.call_model(&model.access_key, &row).await.unwrap();
+        let predictions = answer["predictions"].as_array().unwrap_or_else(|| panic!("{answer}"));
+        assert_eq!(predictions.len(), 1);
+        assert!(predictions[0] == json!(0) || predictions[0] == json!(1), "{answer}");
+        let refused = ws.client.call_model("not-a-key", &row).await.unwrap_err();
+        assert!(matches!(refused, CmlError::NotFound { .. }), "{refused}");
+
+        // A redeploy replaces the old deployment only once the new one answers.
+        if let Some((m, b, d)) = previous_deployment.take() {
+            let old = ws.client.get_model_deployment(&pid, &m, &b, &d).await.unwrap();
+            assert_eq!(old.status, "stopped");
+        }
+
+        for (template, path) in [
+            ("/api/v2/projects/{project_id}/experiments", format!("/api/v2/projects/{pid}/experiments")),
+            ("/api/v2/projects/{project_id}/experiments/{experiment_id}/runs", format!("/api/v2/projects/{pid}/experiments/{}/runs", experiment.id)),
+            ("/api/v2/projects/{project_id}/experiments/{experiment_id}/runs/{run_id}", format!("/api/v2/projects/{pid}/experiments/{}/runs/{run_id}", experiment.id)),
+            ("/api/v2/registry/models", "/api/v2/registry/models".to_string()),
+            ("/api/v2/registry/models/{model_id}", format!("/api/v2/registry/models/{}", registered.model_id)),
+            ("/api/v2/projects/{project_id}/models", format!("/api/v2/projects/{pid}/models")),
+            ("/api/v2/projects/{project_id}/models/{model_id}/builds", format!("/api/v2/projects/{pid}/models/{model_id}/builds")),
+            (
+                "/api/v2/projects/{project_id}/models/{model_id}/builds/{build_id}/deployments/{deployment_id}",
+                format!("/api/v2/projects/{pid}/models/{model_id}/builds/{build_id}/deployments/{deployment_id}"),
+            ),
+        ] {
+            conforms(&ws, &spec, template, &path).await;
+        }
+        previous_snapshot = batch["snapshot_id"].clone();
+        previous_deployment = Some((model_id, build_id, deployment_id));
+    }
+    ws.workspace.shutdown().await;
+}
