@@ -9,6 +9,12 @@ pub enum AppError {
     /// The request could not be carried out as asked (bad input, a refused action).
     #[error("{0}")]
     Invalid(String),
+    /// The workspace (CML or the local one) refused or failed.
+    #[error("{0}")]
+    Workspace(String),
+    /// Something asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
     /// Lakeline's own store failed; details are in the server log.
     #[error("Lakeline's database failed: {0}")]
     Store(String),

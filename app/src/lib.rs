@@ -17,7 +17,7 @@ use leptos_router::{
 };
 
 use crate::components::layout::Layout;
-use crate::pages::{history::HistoryPage, pipeline::PipelinePage, settings::SettingsPage};
+use crate::pages::{history::HistoryPage, pipeline::PipelinePage, run_detail::RunDetailPage, settings::SettingsPage};
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -50,6 +50,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <p class="empty">"There is no page at this address."</p> }>
                     <Route path=path!("/") view=PipelinePage/>
                     <Route path=path!("/history") view=HistoryPage/>
+                    <Route path=path!("/runs/:id") view=RunDetailPage/>
                     <Route path=path!("/settings") view=SettingsPage/>
                 </Routes>
             </Layout>

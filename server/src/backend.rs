@@ -1,23 +1,65 @@
-//! The server's side of the UI's server functions.
+//! The server's side of the UI's server functions: the store, the tracker and the CML client
+//! behind [`app::backend::Backend`]. Errors become messages a user can act on; internals go to
+//! the log.
 
 use std::time::Instant;
 
-use app::api::ServerStatus;
+use app::api::*;
 use app::error::AppError;
 
+use crate::cml::CmlError;
+use crate::pipeline::definition::Definition;
+use crate::pipeline::lineage;
+use crate::pipeline::tracker::{Tracker, TrackerError};
 use crate::store::Store;
 use crate::workspace::Workspace;
 
 pub struct ServerBackend {
     pub store: Store,
     pub workspace: tokio::sync::RwLock<Workspace>,
+    pub tracker: std::sync::Arc<Tracker>,
+    defaults: PipelineSettings,
     started: Instant,
     database: String,
+    description: String,
+}
+
+const PAGE_SIZE: i64 = 25;
+
+fn store_error(e: crate::error::Error) -> AppError {
+    tracing::error!(error = %e, "store error");
+    AppError::Store("see the server log".into())
+}
+
+fn cml_error(e: CmlError) -> AppError {
+    tracing::warn!(error = %e, "workspace error");
+    AppError::Workspace(e.to_string())
+}
+
+impl From<TrackerError> for AppError {
+    fn from(e: TrackerError) -> Self {
+        match e {
+            TrackerError::Cml(e) => cml_error(e),
+            TrackerError::Store(e) => store_error(e),
+            TrackerError::NoSuchRun(_) => AppError::NotFound(e.to_string()),
+            other => AppError::Invalid(other.to_string()),
+        }
+    }
 }
 
 impl ServerBackend {
-    pub fn new(store: Store, workspace: Workspace, database: String) -> Self {
-        ServerBackend { store, workspace: tokio::sync::RwLock::new(workspace), started: Instant::now(), database }
+    pub async fn new(store: Store, workspace: Workspace, defaults: PipelineSettings, database: String) -> crate::error::Result<Self> {
+        let settings = merged_settings(&store, &defaults).await?;
+        let tracker = Tracker::new(workspace.client.clone(), workspace.project_id.clone(), store.clone(), Definition { settings });
+        Ok(ServerBackend {
+            store,
+            description: workspace.description.clone(),
+            workspace: tokio::sync::RwLock::new(workspace),
+            tracker,
+            defaults,
+            started: Instant::now(),
+            database,
+        })
     }
 
     /// Stops the embedded workspace and closes the database.
@@ -25,20 +67,176 @@ impl ServerBackend {
         self.workspace.write().await.shutdown().await;
         self.store.close().await;
     }
+
+    async fn detail(&self, id: i64) -> Result<PipelineRunDetail, AppError> {
+        let (row, stages) = self.store.pipeline_run(id).await.map_err(store_error)?.ok_or_else(|| AppError::NotFound(format!("there is no pipeline run {id}")))?;
+        let client = self.tracker.client();
+        let project = self.tracker.project_id();
+        let lineage = lineage::detail(client, project, &row).await;
+        let mut logs = vec![];
+        for stage in &stages {
+            logs.push(stage_log(client, project, stage.stage as usize, &stage.job_id, &stage.job_run_id).await);
+        }
+        Ok(PipelineRunDetail { run: row.summary(&stages), lineage, logs })
+    }
+}
+
+async fn merged_settings(store: &Store, defaults: &PipelineSettings) -> crate::error::Result<PipelineSettings> {
+    let saved = store.settings().await?;
+    let get = |key: &str, default: &str| saved.get(key).cloned().unwrap_or_else(|| default.to_string());
+    Ok(PipelineSettings {
+        owner_suffix: get("owner_suffix", &defaults.owner_suffix),
+        runtime_kernel: get("runtime_kernel", &defaults.runtime_kernel),
+        runtime_editor: get("runtime_editor", &defaults.runtime_editor),
+        runtime_edition: get("runtime_edition", &defaults.runtime_edition),
+        accuracy_key: get("accuracy_key", &defaults.accuracy_key),
+        recall_key: get("recall_key", &defaults.recall_key),
+    })
+}
+
+const LOG_TAIL: usize = 16 * 1024;
+
+/// A stage's log: the job's own log file (written by Lakeline's scripts on any workspace), else
+/// the console log the local workspace keeps.
+async fn stage_log(client: &crate::cml::CmlClient, project: &str, stage: usize, job_id: &str, run_id: &str) -> StageLog {
+    let own = ["new_batch", "train_xgboost", "api_redeployment"][stage];
+    let candidates = [format!("logs/jobs/{job_id}/{run_id}.log"), format!("logs/{own}/{run_id}.log")];
+    for path in candidates {
+        if let Ok(bytes) = client.download_project_file(project, &path).await {
+            let start = bytes.len().saturating_sub(LOG_TAIL);
+            return StageLog { stage, path, text: String::from_utf8_lossy(&bytes[start..]).into_owned() };
+        }
+    }
+    StageLog { stage, path: String::new(), text: "No log file in the project for this job run (yet).".into() }
 }
 
 #[async_trait::async_trait]
 impl app::backend::Backend for ServerBackend {
     async fn server_status(&self) -> Result<ServerStatus, AppError> {
-        self.store.ping().await.map_err(|e| {
-            tracing::error!(error = %e, "database ping failed");
-            AppError::Store("the database does not answer; see the server log".into())
-        })?;
+        self.store.ping().await.map_err(store_error)?;
         Ok(ServerStatus {
             version: env!("CARGO_PKG_VERSION").to_string(),
             uptime_seconds: self.started.elapsed().as_secs(),
             database: self.database.clone(),
-            workspace: self.workspace.read().await.description.clone(),
+            workspace: self.description.clone(),
         })
+    }
+
+    async fn current_run(&self) -> Result<Option<PipelineRunDetail>, AppError> {
+        match self.store.latest_pipeline_run().await.map_err(store_error)? {
+            Some(id) => Ok(Some(self.detail(id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn trigger(&self, arguments: String, environment: String) -> Result<i64, AppError> {
+        Ok(self.tracker.trigger(arguments, environment).await?)
+    }
+
+    async fn stop(&self, id: i64) -> Result<(), AppError> {
+        Ok(self.tracker.stop(id).await?)
+    }
+
+    async fn history(&self, filter: HistoryFilter, page: i64) -> Result<HistoryPage, AppError> {
+        let (runs, total) = self.store.history(&filter, page, PAGE_SIZE).await.map_err(store_error)?;
+        Ok(HistoryPage { runs, total, page, page_size: PAGE_SIZE })
+    }
+
+    async fn run_detail(&self, id: i64) -> Result<PipelineRunDetail, AppError> {
+        self.detail(id).await
+    }
+
+    async fn setup_view(&self) -> Result<SetupView, AppError> {
+        let definition = self.tracker.definition().await;
+        let client = self.tracker.client();
+        let project_id = self.tracker.project_id().to_string();
+        let mut view = SetupView { workspace: self.description.clone(), project_id: project_id.clone(), runtime: None, jobs: vec![], error: None };
+        let result = async {
+            let runtime = definition.runtime(client).await?;
+            let jobs = definition.find_jobs(client, &project_id).await?;
+            Ok::<_, CmlError>((runtime, jobs))
+        }
+        .await;
+        match result {
+            Ok((runtime, jobs)) => {
+                view.jobs = definition.check(&jobs, runtime.as_ref());
+                view.runtime = runtime.map(|r| format!("{} ({} · {} · {})", r.image_identifier, r.kernel, r.editor, r.edition));
+                if view.runtime.is_none() {
+                    view.error = Some("no runtime matches the runtime settings".into());
+                }
+            }
+            Err(e) => view.error = Some(e.to_string()),
+        }
+        Ok(view)
+    }
+
+    async fn apply_setup(&self) -> Result<SetupView, AppError> {
+        let definition = self.tracker.definition().await;
+        definition.apply(self.tracker.client(), self.tracker.project_id()).await.map_err(cml_error)?;
+        self.store.record_event("lakeline", "pipeline.setup", &format!("jobs for suffix {:?}", definition.settings.owner_suffix)).await.map_err(store_error)?;
+        self.tracker.set_definition(definition).await;
+        self.setup_view().await
+    }
+
+    async fn settings(&self) -> Result<PipelineSettings, AppError> {
+        Ok(self.tracker.definition().await.settings)
+    }
+
+    async fn save_settings(&self, settings: PipelineSettings) -> Result<PipelineSettings, AppError> {
+        if settings.owner_suffix.trim().is_empty() || settings.owner_suffix.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')) {
+            return Err(AppError::Invalid("the owner suffix must be letters, digits, '_' or '-'".into()));
+        }
+        if settings.accuracy_key.trim().is_empty() || settings.recall_key.trim().is_empty() {
+            return Err(AppError::Invalid("name the accuracy and recall keys".into()));
+        }
+        let pairs = [
+            ("owner_suffix", &settings.owner_suffix),
+            ("runtime_kernel", &settings.runtime_kernel),
+            ("runtime_editor", &settings.runtime_editor),
+            ("runtime_edition", &settings.runtime_edition),
+            ("accuracy_key", &settings.accuracy_key),
+            ("recall_key", &settings.recall_key),
+        ];
+        for (key, value) in pairs {
+            self.store.save_setting(key, value.trim()).await.map_err(store_error)?;
+        }
+        let merged = merged_settings(&self.store, &self.defaults).await.map_err(store_error)?;
+        self.tracker.set_definition(Definition { settings: merged.clone() }).await;
+        Ok(merged)
+    }
+
+    async fn quality_series(&self) -> Result<Vec<QualityPoint>, AppError> {
+        self.store.quality_series(50).await.map_err(store_error)
+    }
+
+    async fn latest_deployment(&self) -> Result<Option<DeploymentView>, AppError> {
+        let Some(run) = self.store.latest_deployed_run().await.map_err(store_error)? else { return Ok(None) };
+        let (Some(model_id), Some(build_id), Some(deployment_id)) = (run.model_id.clone(), run.build_id.clone(), run.deployment_id.clone()) else {
+            return Ok(None);
+        };
+        let client = self.tracker.client();
+        let project = self.tracker.project_id();
+        let model = client.get_model(project, &model_id).await.map_err(cml_error)?;
+        let deployment = client.get_model_deployment(project, &model_id, &build_id, &deployment_id).await.map_err(cml_error)?;
+        Ok(Some(DeploymentView {
+            pipeline_run_id: Some(run.id),
+            model_name: model.name,
+            model_id,
+            build_id,
+            deployment_id,
+            status: deployment.status,
+            version: run.model_version_number,
+        }))
+    }
+
+    async fn predict(&self, request: String) -> Result<String, AppError> {
+        let body: serde_json::Value = serde_json::from_str(&request).map_err(|e| AppError::Invalid(format!("the request is not JSON: {e}")))?;
+        let Some(run) = self.store.latest_deployed_run().await.map_err(store_error)? else {
+            return Err(AppError::Invalid("no pipeline run has deployed a model yet".into()));
+        };
+        let client = self.tracker.client();
+        let model = client.get_model(self.tracker.project_id(), run.model_id.as_deref().unwrap_or_default()).await.map_err(cml_error)?;
+        let answer = client.call_model(&model.access_key, &body).await.map_err(cml_error)?;
+        Ok(serde_json::to_string_pretty(&answer).unwrap_or_default())
     }
 }

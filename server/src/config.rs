@@ -55,6 +55,25 @@ pub struct Config {
     #[arg(long, env = "LAKELINE_RUNTIMES_DIR")]
     pub runtimes_dir: Option<PathBuf>,
 
+    /// Suffix of the pipeline's job names ("New Batch <suffix>"), table, experiment and model
+    /// names, as in the lab. Changeable in Settings.
+    #[arg(long, env = "LAKELINE_OWNER_SUFFIX")]
+    pub owner_suffix: Option<String>,
+
+    /// Runtime lookup for the jobs: kernel (empty = the newest Python), editor and edition.
+    #[arg(long, env = "LAKELINE_RUNTIME_KERNEL", default_value = "")]
+    pub runtime_kernel: String,
+    #[arg(long, env = "LAKELINE_RUNTIME_EDITOR", default_value = "Workbench")]
+    pub runtime_editor: String,
+    #[arg(long, env = "LAKELINE_RUNTIME_EDITION", default_value = "Standard")]
+    pub runtime_edition: String,
+
+    /// Which metric or param of the retrain's run is shown as accuracy and as recall.
+    #[arg(long, env = "LAKELINE_ACCURACY_KEY", default_value = "accuracy")]
+    pub accuracy_key: String,
+    #[arg(long, env = "LAKELINE_RECALL_KEY", default_value = "recall")]
+    pub recall_key: String,
+
     /// Seconds a request may take before Lakeline answers 408.
     #[arg(long, env = "LAKELINE_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -79,6 +98,21 @@ impl Config {
         self.cml_api_key = self.cml_api_key.or_else(|| var("CDSW_APIV2_KEY"));
         self.cml_project_id = self.cml_project_id.or_else(|| var("CDSW_PROJECT_ID"));
         self
+    }
+
+    /// The pipeline settings this configuration starts with.
+    pub fn default_settings(&self) -> app::api::PipelineSettings {
+        let suffix = self.owner_suffix.clone().unwrap_or_else(|| {
+            std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "lakeline".into())
+        });
+        app::api::PipelineSettings {
+            owner_suffix: suffix,
+            runtime_kernel: self.runtime_kernel.clone(),
+            runtime_editor: self.runtime_editor.clone(),
+            runtime_edition: self.runtime_edition.clone(),
+            accuracy_key: self.accuracy_key.clone(),
+            recall_key: self.recall_key.clone(),
+        }
     }
 
     pub fn database_path(&self) -> PathBuf {

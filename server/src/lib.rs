@@ -5,6 +5,7 @@ pub mod cml;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod pipeline;
 pub mod store;
 pub mod telemetry;
 pub mod workspace;
@@ -52,7 +53,7 @@ impl Lakeline {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
-        let backend = Arc::new(ServerBackend::new(store, workspace, db_path.display().to_string()));
+        let backend = Arc::new(ServerBackend::new(store, workspace, config.default_settings(), db_path.display().to_string()).await?);
         Ok(Lakeline { config, listener, state: AppState { leptos_options, backend } })
     }
 
@@ -64,9 +65,11 @@ impl Lakeline {
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         let timeout = Duration::from_secs(self.config.request_timeout_secs);
         let backend = self.state.backend.clone();
+        let tracker = tokio::spawn(backend.tracker.clone().run());
         let router = http::router(self.state, timeout);
         tracing::info!(addr = %self.listener.local_addr().map_err(Error::Serve)?, "Lakeline is listening");
         axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await.map_err(Error::Serve)?;
+        tracker.abort();
         backend.shutdown().await;
         tracing::info!("Lakeline stopped");
         Ok(())

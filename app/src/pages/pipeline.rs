@@ -1,20 +1,107 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// The pipeline: its three jobs and the current (or last) pipeline run, live.
+use crate::api::{current_pipeline_run, quality_series, StopPipeline, TriggerPipeline};
+use crate::components::format::{duration, ratio, snapshot_range, when};
+use crate::components::live::{use_changes, use_ticker};
+use crate::components::prediction::PredictionPanel;
+use crate::components::quality_chart::QualityChart;
+use crate::components::stage_card::StageCard;
+
+/// The pipeline: Run pipeline, and the current (or last) pipeline run's three stages, live.
 #[component]
 pub fn PipelinePage() -> impl IntoView {
+    let changes = use_changes();
+    let running = RwSignal::new(false);
+    // Log tails grow without status changes: refresh them every two seconds while running.
+    let ticks = use_ticker(2000, running.into());
+    let trigger = ServerAction::<TriggerPipeline>::new();
+    let stop = ServerAction::<StopPipeline>::new();
+    let current = Resource::new(
+        move || (changes.get(), ticks.get(), trigger.version().get(), stop.version().get()),
+        |_| current_pipeline_run(),
+    );
+    let quality = Resource::new(move || changes.get(), |_| quality_series());
+    let confirming = RwSignal::new(false);
+    let arguments = RwSignal::new(String::new());
+    let environment = RwSignal::new(String::new());
+
+    Effect::new(move |_| {
+        let is_running = current.get().and_then(|r| r.ok()).flatten().is_some_and(|d| d.run.status == "running");
+        running.set(is_running);
+    });
+
     view! {
         <Title text="Pipeline"/>
-        <h1>"Pipeline"</h1>
-        <p class="lede">
-            "New Batch → Retrain XGBoost → API Redeployment. This page will start a pipeline run and "
-            "show its three job runs live, each with its status, timing and log."
-        </p>
-        <ol class="stages">
-            <li class="stage">"New Batch"</li>
-            <li class="stage">"Retrain XGBoost"</li>
-            <li class="stage">"API Redeployment"</li>
-        </ol>
+        <div class="page-head">
+            <h1>"Pipeline"</h1>
+            <button class="primary" data-test="run-pipeline" on:click=move |_| confirming.set(true)
+                disabled=move || trigger.pending().get() || running.get()>
+                "Run pipeline"
+            </button>
+        </div>
+        <p class="lede">"New Batch → Retrain XGBoost → API Redeployment. Each stage starts when the one before it succeeds."</p>
+        <Show when=move || confirming.get()>
+            <form class="confirm panel" data-test="confirm-run" on:submit=move |ev| {
+                ev.prevent_default();
+                confirming.set(false);
+                trigger.dispatch(TriggerPipeline { arguments: arguments.get_untracked(), environment: environment.get_untracked() });
+            }>
+                <p><strong>"Start a pipeline run?"</strong>" New Batch appends a new batch to the table; the retrain and the redeployment follow."</p>
+                <label for="run-arguments">"Arguments for New Batch (optional)"</label>
+                <input id="run-arguments" prop:value=move || arguments.get() on:input=move |ev| arguments.set(event_target_value(&ev))/>
+                <label for="run-environment">"Environment, one KEY=VALUE per line (optional)"</label>
+                <textarea id="run-environment" rows="2" prop:value=move || environment.get() on:input=move |ev| environment.set(event_target_value(&ev))></textarea>
+                <div class="buttons">
+                    <button type="submit" class="primary" data-test="confirm-run-yes">"Start"</button>
+                    <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                </div>
+            </form>
+        </Show>
+        {move || trigger.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error-box" data-test="trigger-error">{e.to_string()}</p> })}
+        {move || stop.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error-box">{e.to_string()}</p> })}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || current.get().map(|result| match result {
+                Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
+                Ok(None) => view! {
+                    <p class="empty" data-test="no-runs">"No pipeline run yet. Set up the jobs in Settings, then click Run pipeline."</p>
+                }.into_any(),
+                Ok(Some(detail)) => {
+                    let run = detail.run.clone();
+                    let id = run.id;
+                    let stages = (0..3).map(|i| {
+                        let stage = run.stages.iter().find(|s| s.stage == i).cloned();
+                        let log = detail.logs.iter().find(|l| l.stage == i).cloned();
+                        view! { <StageCard stage=i view=stage log=log/> }
+                    }).collect_view();
+                    view! {
+                        <section class="current-run" data-test="current-run">
+                            <h2>
+                                <a href=format!("/runs/{id}")>{format!("Pipeline run {id}")}</a>
+                                " " <span class=format!("status {}", run.status) data-test="run-status">{run.status.clone()}</span>
+                            </h2>
+                            <p class="meta">
+                                {format!("Started {} by {} ({}) · {}", when(&run.created_at), run.triggered_by, run.source, duration(run.duration_seconds))}
+                                {format!(" · snapshot {} · accuracy {} · recall {}", snapshot_range(&run.parent_snapshot_id, &run.snapshot_id), ratio(run.accuracy), ratio(run.recall))}
+                            </p>
+                            <Show when=move || run.status == "running">
+                                <button data-test="stop-pipeline" on:click=move |_| { stop.dispatch(StopPipeline { id }); }>"Stop"</button>
+                            </Show>
+                            <div class="stages">{stages}</div>
+                        </section>
+                    }.into_any()
+                }
+            })}
+        </Transition>
+        <section class="panel">
+            <h2>"Model quality"</h2>
+            <Transition fallback=|| ()>
+                {move || quality.get().map(|q| match q {
+                    Ok(points) => view! { <QualityChart points=points/> }.into_any(),
+                    Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
+                })}
+            </Transition>
+        </section>
+        <PredictionPanel changes=changes/>
     }
 }

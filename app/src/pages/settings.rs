@@ -1,16 +1,98 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// The workspace Lakeline drives and the pipeline's job definitions.
+use crate::api::{get_settings, pipeline_setup, ApplyPipelineSetup, PipelineSettings, SaveSettings};
+
+/// The workspace Lakeline drives, the pipeline's three jobs (create missing, repair drifted) and
+/// the settings behind them.
 #[component]
 pub fn SettingsPage() -> impl IntoView {
+    let apply = ServerAction::<ApplyPipelineSetup>::new();
+    let save = ServerAction::<SaveSettings>::new();
+    let setup = Resource::new(move || (apply.version().get(), save.version().get()), |_| pipeline_setup());
+    let settings = Resource::new(move || save.version().get(), |_| get_settings());
     view! {
         <Title text="Settings"/>
         <h1>"Settings"</h1>
-        <p class="lede">
-            "The workspace Lakeline talks to (the embedded local workspace or a CML workspace) and "
-            "the three jobs of the pipeline will be shown here, with a button that creates missing "
-            "jobs and repairs drifted ones."
-        </p>
+        <section class="panel">
+            <h2>"Pipeline jobs"</h2>
+            <Transition fallback=|| view! { <p>"Asking the workspace…"</p> }>
+                {move || setup.get().map(|r| match r {
+                    Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
+                    Ok(view_) => view! {
+                        <p>{format!("Workspace: {} · project {}", view_.workspace, view_.project_id)}</p>
+                        <p>{format!("Runtime: {}", view_.runtime.clone().unwrap_or_else(|| "none found".into()))}</p>
+                        {view_.error.clone().map(|e| view! { <p class="error-box">{e}</p> })}
+                        <table data-test="jobs">
+                            <thead><tr><th>"Job"</th><th>"Script"</th><th>"State"</th><th>"Differences"</th></tr></thead>
+                            <tbody>
+                                {view_.jobs.into_iter().map(|j| view! {
+                                    <tr data-test="job-row">
+                                        <td>{j.name}</td><td class="mono">{j.script}</td>
+                                        <td><span class=format!("status {}", j.state) data-test="job-state">{j.state.clone()}</span></td>
+                                        <td>{j.differences.join("; ")}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                })}
+            </Transition>
+            <button class="primary" data-test="setup-jobs" disabled=move || apply.pending().get()
+                on:click=move |_| { apply.dispatch(ApplyPipelineSetup {}); }>
+                "Create missing jobs and repair drifted ones"
+            </button>
+            {move || apply.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error-box">{e.to_string()}</p> })}
+        </section>
+        <section class="panel">
+            <h2>"Pipeline settings"</h2>
+            <Transition fallback=|| ()>
+                {move || settings.get().map(|r| match r {
+                    Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
+                    Ok(s) => view! { <SettingsForm settings=s save=save/> }.into_any(),
+                })}
+            </Transition>
+            {move || save.value().get().map(|r| match r {
+                Ok(_) => view! { <p class="ok-box">"Saved."</p> }.into_any(),
+                Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn SettingsForm(settings: PipelineSettings, save: ServerAction<SaveSettings>) -> impl IntoView {
+    let fields = [
+        ("owner_suffix", "Owner suffix (job, table, experiment and model names)", settings.owner_suffix.clone()),
+        ("runtime_kernel", "Runtime kernel (empty: the newest Python)", settings.runtime_kernel.clone()),
+        ("runtime_editor", "Runtime editor", settings.runtime_editor.clone()),
+        ("runtime_edition", "Runtime edition", settings.runtime_edition.clone()),
+        ("accuracy_key", "Accuracy: metric or param key", settings.accuracy_key.clone()),
+        ("recall_key", "Recall: metric or param key", settings.recall_key.clone()),
+    ];
+    let signals: Vec<(&'static str, &'static str, RwSignal<String>)> = fields.into_iter().map(|(k, l, v)| (k, l, RwSignal::new(v))).collect();
+    let values = signals.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let get = |key: &str| values.iter().find(|(k, _, _)| *k == key).map(|(_, _, s)| s.get_untracked()).unwrap_or_default();
+        save.dispatch(SaveSettings {
+            settings: PipelineSettings {
+                owner_suffix: get("owner_suffix"),
+                runtime_kernel: get("runtime_kernel"),
+                runtime_editor: get("runtime_editor"),
+                runtime_edition: get("runtime_edition"),
+                accuracy_key: get("accuracy_key"),
+                recall_key: get("recall_key"),
+            },
+        });
+    };
+    view! {
+        <form class="settings" on:submit=submit>
+            {signals.into_iter().map(|(key, label, signal)| view! {
+                <label for=key>{label}</label>
+                <input id=key name=key prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev))/>
+            }).collect_view()}
+            <button type="submit" disabled=move || save.pending().get()>"Save settings"</button>
+        </form>
     }
 }

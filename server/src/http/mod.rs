@@ -17,6 +17,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::backend::ServerBackend;
 
+mod events;
 mod health;
 
 /// Everything a request handler may need.
@@ -33,6 +34,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
 
     let router = Router::new()
         .route("/healthz", axum::routing::get(health::healthz))
+        .route("/api/events", axum::routing::get(events::events))
         .leptos_routes_with_context(
             &state,
             routes,

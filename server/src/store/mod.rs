@@ -9,6 +9,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use crate::error::{Error, Result};
 
 pub mod audit;
+pub mod pipeline_runs;
+pub mod settings;
 
 #[derive(Clone)]
 pub struct Store {

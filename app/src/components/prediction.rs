@@ -1,0 +1,47 @@
+use leptos::prelude::*;
+
+use crate::api::{latest_deployment, TestPrediction};
+
+const EXAMPLE: &str = r#"{"iot_signal_1": 5, "iot_signal_2": 6, "iot_signal_3": 52, "iot_signal_4": 103}"#;
+
+/// The latest deployment and a form that sends it a test prediction.
+#[component]
+pub fn PredictionPanel(changes: RwSignal<u64>) -> impl IntoView {
+    let deployment = Resource::new(move || changes.get(), |_| latest_deployment());
+    let predict = ServerAction::<TestPrediction>::new();
+    let request = RwSignal::new(EXAMPLE.to_string());
+    view! {
+        <section class="panel" data-test="deployment-panel">
+            <h2>"Latest deployment"</h2>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || deployment.get().map(|d| match d {
+                    Ok(Some(d)) => view! {
+                        <p>
+                            <strong>{d.model_name.clone()}</strong>
+                            {d.version.map(|v| format!(" · version {v}")).unwrap_or_default()}
+                            " · deployment " <span class="mono">{d.deployment_id.clone()}</span> " · "
+                            <span class=format!("status {}", d.status) data-test="deployment-status">{d.status.clone()}</span>
+                            {d.pipeline_run_id.map(|id| view! { " · from " <a href=format!("/runs/{id}")>{format!("pipeline run {id}")}</a> })}
+                        </p>
+                    }.into_any(),
+                    Ok(None) => view! { <p class="empty">"No pipeline run has deployed a model yet."</p> }.into_any(),
+                    Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
+                })}
+            </Transition>
+            <form class="prediction" on:submit=move |ev| {
+                ev.prevent_default();
+                predict.dispatch(TestPrediction { request: request.get_untracked() });
+            }>
+                <label for="prediction-request">"Request (the model's input, as JSON)"</label>
+                <textarea id="prediction-request" rows="3" data-test="prediction-request"
+                    prop:value=move || request.get()
+                    on:input=move |ev| request.set(event_target_value(&ev))></textarea>
+                <button type="submit" data-test="predict" disabled=move || predict.pending().get()>"Send test prediction"</button>
+            </form>
+            {move || predict.value().get().map(|r| match r {
+                Ok(answer) => view! { <pre class="prediction-answer" data-test="prediction-answer">{answer}</pre> }.into_any(),
+                Err(e) => view! { <p class="error-box" data-test="prediction-error">{e.to_string()}</p> }.into_any(),
+            })}
+        </section>
+    }
+}

@@ -1,0 +1,107 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::{get_pipeline_run, KeyValue, STAGES};
+use crate::components::format::{duration, when, when_opt};
+use crate::components::live::use_changes;
+
+fn table(rows: Vec<KeyValue>, test: &'static str) -> impl IntoView {
+    view! {
+        <table class="kv" data-test=test>
+            <tbody>
+                {rows.into_iter().map(|kv| view! { <tr><th>{kv.key}</th><td class="mono">{kv.value}</td></tr> }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+fn or_dash(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "—".into())
+}
+
+/// One pipeline run: its lineage as one chain of links, its stage timeline and its logs.
+#[component]
+pub fn RunDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let changes = use_changes();
+    let id = move || params.get().get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    let detail = Resource::new(move || (id(), changes.get()), |(id, _)| get_pipeline_run(id));
+    view! {
+        <Title text=move || format!("Pipeline run {}", id())/>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || detail.get().map(|result| match result {
+                Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
+                Ok(d) => {
+                    let run = d.run.clone();
+                    let l = d.lineage.clone();
+                    let row_count = l.row_count.clone().map(|raw| match raw.trim().parse::<i64>() {
+                        Ok(n) => n.to_string(),
+                        Err(_) => format!("{raw} (not a number; shown as logged)"),
+                    });
+                    view! {
+                        <h1>{format!("Pipeline run {}", run.id)} " " <span class=format!("status {}", run.status) data-test="run-status">{run.status.clone()}</span></h1>
+                        <p class="meta">{format!("Started {} by {} ({}) · {}", when(&run.created_at), run.triggered_by, run.source, duration(run.duration_seconds))}</p>
+                        <h2>"Lineage"</h2>
+                        <ol class="lineage" data-test="lineage">
+                            <li data-test="lineage-snapshot">
+                                <h3>"Data snapshot"</h3>
+                                <p class="mono">{format!("{} → {}", l.parent_snapshot_id.clone().unwrap_or_else(|| "(table start)".into()), or_dash(&l.snapshot_id))}</p>
+                                <p>{format!("committed {} · {} rows added · {}", or_dash(&l.snapshot_committed_at), l.rows_added.map(|n| n.to_string()).unwrap_or_else(|| "—".into()), or_dash(&l.table))}</p>
+                            </li>
+                            <li data-test="lineage-experiment-run">
+                                <h3>"Experiment run"</h3>
+                                <p class="mono">{format!("{} in experiment {}", or_dash(&l.experiment_run_id), or_dash(&l.experiment_id))}</p>
+                                <p>{format!("row_count: {}", row_count.unwrap_or_else(|| "—".into()))}</p>
+                                <div class="kv-grid">
+                                    <div><h4>"Metrics"</h4>{table(l.metrics.clone(), "metrics")}</div>
+                                    <div><h4>"Params"</h4>{table(l.params.clone(), "params")}</div>
+                                    <div><h4>"Tags"</h4>{table(l.tags.clone(), "tags")}</div>
+                                </div>
+                            </li>
+                            <li data-test="lineage-model-version">
+                                <h3>"Registered model version"</h3>
+                                <p>{format!("{} version {} ({})", or_dash(&l.registered_model_name), l.model_version_number.map(|n| n.to_string()).unwrap_or_else(|| "—".into()), or_dash(&l.model_version_id))}</p>
+                                <p class="mono">{format!("registered from experiment run {}", or_dash(&l.model_version_run_id))}</p>
+                            </li>
+                            <li data-test="lineage-build">
+                                <h3>"Model build"</h3>
+                                <p>{format!("{} · build {} · {}", or_dash(&l.model_name), or_dash(&l.build_id), or_dash(&l.build_status))}</p>
+                                <p class="mono">{format!("built from version {}", or_dash(&l.build_version_id))}</p>
+                            </li>
+                            <li data-test="lineage-deployment">
+                                <h3>"Deployment"</h3>
+                                <p>{format!("deployment {} · ", or_dash(&l.deployment_id))}<span class="status" data-test="lineage-deployment-status">{or_dash(&l.deployment_status)}</span></p>
+                            </li>
+                        </ol>
+                        {(!l.problems.is_empty()).then(|| view! {
+                            <div class="error-box"><p>"Parts of the lineage could not be read:"</p>
+                                <ul>{l.problems.iter().map(|p| view! { <li>{p.clone()}</li> }).collect_view()}</ul></div>
+                        })}
+                        <h2>"Timeline"</h2>
+                        <table class="timeline">
+                            <thead><tr><th>"Stage"</th><th>"Job run"</th><th>"Status"</th><th>"Created"</th><th>"Running"</th><th>"Finished"</th><th>"Duration"</th></tr></thead>
+                            <tbody>
+                                {run.stages.iter().map(|s| view! {
+                                    <tr>
+                                        <td>{STAGES[s.stage]}</td><td class="mono">{s.run_id.clone()}</td>
+                                        <td><span class=format!("status {}", s.status)>{s.status.clone()}</span></td>
+                                        <td>{when_opt(&s.created_at)}</td><td>{when_opt(&s.running_at)}</td><td>{when_opt(&s.finished_at)}</td>
+                                        <td>{duration(s.duration_seconds)}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <h2>"Logs"</h2>
+                        {d.logs.into_iter().map(|log| view! {
+                            <details class="log" open=log.stage == 0>
+                                <summary>{format!("{} — {}", STAGES[log.stage], log.path)}</summary>
+                                <pre>{log.text}</pre>
+                            </details>
+                        }).collect_view()}
+                    }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,30 @@
+//! `GET /api/events`: server-sent events telling browsers which pipeline run changed, so that
+//! the Pipeline page updates within about a second of the tracker seeing a change.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::stream::{self, Stream};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::AppState;
+
+pub async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let receiver = state.backend.tracker.subscribe();
+    let stream = stream::unfold(receiver, |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(changed) => {
+                    let event = Event::default().event("changed").json_data(changed).unwrap_or_default();
+                    return Some((Ok(event), receiver));
+                }
+                // Too far behind: tell the browser to refresh whatever it shows.
+                Err(RecvError::Lagged(_)) => return Some((Ok(Event::default().event("changed").data("{}")), receiver)),
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}

@@ -1,0 +1,209 @@
+//! The three jobs of the pipeline, with the lab's settings, and how to make a workspace match.
+
+use std::collections::BTreeMap;
+
+use app::api::{JobCheck, PipelineSettings, STAGES};
+use cml_api::{CreateJobRequest, Job, Runtime, UpdateJob};
+
+use crate::cml::{CmlClient, CmlResult};
+
+pub const SCRIPTS: [&str; 3] = ["new_batch.py", "train_xgboost.py", "api_redeployment.py"];
+pub const CPU: f64 = 2.0;
+pub const MEMORY_GB: f64 = 4.0;
+
+/// The pipeline as configured: job names carry the owner suffix, as in the lab.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Definition {
+    pub settings: PipelineSettings,
+}
+
+impl Definition {
+    pub fn job_name(&self, stage: usize) -> String {
+        let suffix = self.settings.owner_suffix.trim();
+        if suffix.is_empty() { STAGES[stage].to_string() } else { format!("{} {suffix}", STAGES[stage]) }
+    }
+
+    pub fn experiment_name(&self) -> String {
+        format!("xgb-telco-{}", self.script_user())
+    }
+
+    /// What the scripts use to name the table, experiment and model.
+    fn script_user(&self) -> String {
+        self.settings.owner_suffix.trim().replace(['-', ' '], "_")
+    }
+
+    fn environment(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([("PIPELINE_USER".to_string(), self.script_user())])
+    }
+
+    /// The runtime the jobs use: `list_runtimes` filtered on editor and edition (and kernel when
+    /// set; otherwise the newest Python), newest version first.
+    pub async fn runtime(&self, client: &CmlClient) -> CmlResult<Option<Runtime>> {
+        let s = &self.settings;
+        let mut filter = vec![("editor", s.runtime_editor.as_str()), ("edition", s.runtime_edition.as_str())];
+        if !s.runtime_kernel.trim().is_empty() {
+            filter.push(("kernel", s.runtime_kernel.trim()));
+        }
+        filter.retain(|(_, v)| !v.is_empty());
+        let mut runtimes: Vec<Runtime> = client.list_runtimes(&filter).await?.into_iter().filter(|r| r.kernel.starts_with("Python")).collect();
+        runtimes.sort_by_key(|r| version_key(&r.full_version));
+        Ok(runtimes.pop())
+    }
+
+    /// Whether each job exists and matches, given the workspace's jobs.
+    pub fn check(&self, jobs: &[Option<Job>; 3], runtime: Option<&Runtime>) -> Vec<JobCheck> {
+        (0..3)
+            .map(|stage| {
+                let name = self.job_name(stage);
+                let Some(job) = &jobs[stage] else {
+                    return JobCheck { stage, name, script: SCRIPTS[stage].into(), job_id: None, state: "missing".into(), differences: vec![] };
+                };
+                let parent = if stage == 0 { None } else { jobs[stage - 1].as_ref() };
+                let differences = self.differences(stage, job, parent, runtime);
+                JobCheck {
+                    stage,
+                    name,
+                    script: SCRIPTS[stage].into(),
+                    job_id: Some(job.id.clone()),
+                    state: if differences.is_empty() { "matches" } else { "drifted" }.into(),
+                    differences,
+                }
+            })
+            .collect()
+    }
+
+    fn differences(&self, stage: usize, job: &Job, parent: Option<&Job>, runtime: Option<&Runtime>) -> Vec<String> {
+        let mut d = vec![];
+        if job.script != SCRIPTS[stage] {
+            d.push(format!("script is {:?}, should be {:?}", job.script, SCRIPTS[stage]));
+        }
+        if (job.cpu - CPU).abs() > f64::EPSILON || (job.memory - MEMORY_GB).abs() > f64::EPSILON || job.nvidia_gpu != 0 {
+            d.push(format!("resources are {} vCPU / {} GiB / {} GPU, should be 2 vCPU / 4 GiB / 0 GPU", job.cpu, job.memory, job.nvidia_gpu));
+        }
+        if let Some(runtime) = runtime {
+            if job.runtime_identifier != runtime.image_identifier {
+                d.push(format!("runtime is {:?}, should be {:?}", job.runtime_identifier, runtime.image_identifier));
+            }
+        }
+        match (stage, parent) {
+            (0, _) if !job.parent_id.is_empty() || !job.schedule.is_empty() => d.push("should be manual (no schedule, no parent)".into()),
+            (s, Some(p)) if s > 0 && job.parent_id != p.id => d.push(format!("should depend on {:?}", p.name)),
+            _ => {}
+        }
+        let env = job.environment_map();
+        for (k, v) in self.environment() {
+            if env.get(&k) != Some(&v) {
+                d.push(format!("environment {k} should be {v:?}"));
+            }
+        }
+        d
+    }
+
+    /// Creates missing jobs and repairs drifted ones, in chain order. Idempotent.
+    pub async fn apply(&self, client: &CmlClient, project_id: &str) -> CmlResult<Vec<JobCheck>> {
+        let runtime = self.runtime(client).await?;
+        let runtime_id = runtime.as_ref().map(|r| r.image_identifier.clone()).unwrap_or_default();
+        let mut jobs: [Option<Job>; 3] = Default::default();
+        for stage in 0..3 {
+            let existing = client.find_jobs_by_name(project_id, &self.job_name(stage)).await?.into_iter().next();
+            let parent_id = if stage == 0 { String::new() } else { jobs[stage - 1].as_ref().map(|j| j.id.clone()).unwrap_or_default() };
+            let job = match existing {
+                None => {
+                    let request = CreateJobRequest {
+                        name: self.job_name(stage),
+                        script: SCRIPTS[stage].into(),
+                        cpu: Some(CPU),
+                        memory: Some(MEMORY_GB),
+                        nvidia_gpu: Some(0),
+                        parent_id,
+                        environment: self.environment(),
+                        runtime_identifier: runtime_id.clone(),
+                        ..Default::default()
+                    };
+                    client.create_job(project_id, &request).await?
+                }
+                Some(job) => {
+                    let parent = if stage == 0 { None } else { jobs[stage - 1].as_ref() };
+                    if self.differences(stage, &job, parent, runtime.as_ref()).is_empty() {
+                        job
+                    } else {
+                        let mut env = job.environment_map();
+                        env.extend(self.environment());
+                        let patch = UpdateJob {
+                            script: Some(SCRIPTS[stage].into()),
+                            cpu: Some(CPU),
+                            memory: Some(MEMORY_GB),
+                            nvidia_gpu: Some(0),
+                            parent_id: Some(parent_id),
+                            schedule: (stage == 0).then(String::new),
+                            environment: Some(cml_api::environment_to_string(&env)),
+                            runtime_identifier: (!runtime_id.is_empty()).then(|| runtime_id.clone()),
+                            ..Default::default()
+                        };
+                        client.update_job(project_id, &job.id, &patch).await?
+                    }
+                }
+            };
+            jobs[stage] = Some(job);
+        }
+        Ok(self.check(&jobs, runtime.as_ref()))
+    }
+
+    /// The workspace's jobs for the three stages, by exact name.
+    pub async fn find_jobs(&self, client: &CmlClient, project_id: &str) -> CmlResult<[Option<Job>; 3]> {
+        let mut jobs: [Option<Job>; 3] = Default::default();
+        for (stage, slot) in jobs.iter_mut().enumerate() {
+            *slot = client.find_jobs_by_name(project_id, &self.job_name(stage)).await?.into_iter().next();
+        }
+        Ok(jobs)
+    }
+}
+
+/// Orders version strings numerically ("3.11.7" after "3.9.1").
+fn version_key(v: &str) -> Vec<u64> {
+    v.split(|c: char| !c.is_ascii_digit()).filter_map(|p| p.parse().ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn definition() -> Definition {
+        Definition {
+            settings: PipelineSettings {
+                owner_suffix: "paul".into(),
+                runtime_kernel: String::new(),
+                runtime_editor: "Workbench".into(),
+                runtime_edition: "Standard".into(),
+                accuracy_key: "accuracy".into(),
+                recall_key: "recall".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn job_names_carry_the_owner_suffix() {
+        let d = definition();
+        assert_eq!(d.job_name(0), "New Batch paul");
+        assert_eq!(d.job_name(2), "API Redeployment paul");
+        assert_eq!(d.experiment_name(), "xgb-telco-paul");
+    }
+
+    #[test]
+    fn drift_is_described_in_words() {
+        let d = definition();
+        let parent = Job { id: "p".into(), name: "New Batch paul".into(), ..Default::default() };
+        let job = Job { id: "c".into(), script: "other.py".into(), cpu: 1.0, memory: 4.0, ..Default::default() };
+        let diffs = d.differences(1, &job, Some(&parent), None);
+        assert!(diffs.iter().any(|x| x.contains("script")), "{diffs:?}");
+        assert!(diffs.iter().any(|x| x.contains("resources")), "{diffs:?}");
+        assert!(diffs.iter().any(|x| x.contains("depend on")), "{diffs:?}");
+        assert!(diffs.iter().any(|x| x.contains("PIPELINE_USER")), "{diffs:?}");
+    }
+
+    #[test]
+    fn versions_compare_as_numbers() {
+        assert!(version_key("3.11.7") > version_key("3.9.18"));
+        assert!(version_key("2024.10.1-b12") > version_key("2024.02.1-b1"));
+    }
+}

@@ -1,0 +1,22 @@
+//! Settings changed in the browser, over defaults from the configuration.
+
+use std::collections::HashMap;
+
+use super::Store;
+use crate::error::Result;
+
+impl Store {
+    pub async fn settings(&self) -> Result<HashMap<String, String>> {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM settings").fetch_all(self.pool()).await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    pub async fn save_setting(&self, key: &str, value: &str) -> Result<()> {
+        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}
