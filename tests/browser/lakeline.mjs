@@ -1,19 +1,39 @@
 // Starts the real Lakeline binary in a fresh data directory on an ephemeral port, and a headless
 // Chromium to drive it.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
 const root = resolve(import.meta.dirname, '../..');
 
+/** A copy of the repository's pipeline/ scripts, so that job logs stay out of the repository. */
+function projectDir(dataDir) {
+  const dir = join(dataDir, 'project');
+  mkdirSync(dir, { recursive: true });
+  for (const name of readdirSync(join(root, 'pipeline'))) {
+    const from = join(root, 'pipeline', name);
+    if (statSync(from).isFile()) cpSync(from, join(dir, name));
+  }
+  return dir;
+}
+
 export async function startLakeline(extraEnv = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'lakeline-browser-'));
   const binary = process.env.LAKELINE_BIN ?? join(root, 'target/debug/lakeline');
   const child = spawn(binary, ['--listen', '127.0.0.1:0', '--data-dir', dataDir], {
     cwd: root,
-    env: { ...process.env, LEPTOS_SITE_ROOT: join(root, 'target/site'), RUST_LOG: 'info', ...extraEnv },
+    env: {
+      ...process.env,
+      LEPTOS_SITE_ROOT: join(root, 'target/site'),
+      RUST_LOG: 'info',
+      // The pipeline's Python venv is built once per machine and shared with the Rust tests.
+      LAKELINE_RUNTIMES_DIR: join(root, 'target/tmp/runtimes'),
+      LAKELINE_PROJECT_DIR: projectDir(dataDir),
+      LAKELINE_OWNER_SUFFIX: 'browser',
+      ...extraEnv,
+    },
     stdio: ['ignore', 'inherit', 'pipe'],
   });
   let log = '';

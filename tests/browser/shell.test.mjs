@@ -41,7 +41,7 @@ test('the server-rendered page hydrates and its button calls the server', async 
 
   // Client-side navigation (hydrated router) keeps the page and changes the route.
   await page.getByRole('link', { name: 'Settings' }).click();
-  await page.getByRole('heading', { name: 'Settings' }).waitFor();
+  await page.getByRole('heading', { name: 'Settings', exact: true }).waitFor();
   assert.equal(new URL(page.url()).pathname, '/settings');
   assert.match(await result.innerText(), /^Lakeline/, 'the header survived: no full page load');
 

@@ -1,0 +1,171 @@
+//! The tracker against the real local workspace: grouping job runs into pipeline runs, runs
+//! started outside Lakeline, a restart mid-chain, and the double-trigger refusal.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::api::PipelineSettings;
+use cml_api::CreateJobRequest;
+use common::workspace::TestWorkspace;
+use lakeline::pipeline::definition::Definition;
+use lakeline::pipeline::tracker::{Tracker, TrackerError};
+use lakeline::store::Store;
+
+fn definition() -> Definition {
+    Definition {
+        settings: PipelineSettings {
+            owner_suffix: "t".into(),
+            runtime_kernel: String::new(),
+            runtime_editor: "Workbench".into(),
+            runtime_edition: "Standard".into(),
+            accuracy_key: "accuracy".into(),
+            recall_key: "recall".into(),
+        },
+    }
+}
+
+/// The pipeline's three jobs under their real names, running small scripts (the tracker only
+/// cares about the jobs and their runs).
+async fn jobs(ws: &TestWorkspace, scripts: [&str; 3]) {
+    std::fs::write(ws.file("slow.py"), "import time\ntime.sleep(1.5)\nprint('done')\n").unwrap();
+    let d = definition();
+    let mut parent = String::new();
+    for (stage, script) in scripts.into_iter().enumerate() {
+        let request = CreateJobRequest { name: d.job_name(stage), script: script.into(), parent_id: parent.clone(), ..Default::default() };
+        parent = ws.client.create_job(&ws.project_id, &request).await.unwrap().id;
+    }
+}
+
+async fn tracker(ws: &TestWorkspace, db: &std::path::Path) -> (Arc<Tracker>, Store) {
+    let store = Store::open(db).await.unwrap();
+    (Tracker::new(ws.client.clone(), ws.project_id.clone(), store.clone(), definition()), store)
+}
+
+/// Reconciles until pipeline run `id` is no longer running.
+async fn settle(tracker: &Tracker, store: &Store, id: i64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        tracker.reconcile().await.unwrap();
+        let (run, _) = store.pipeline_run(id).await.unwrap().unwrap();
+        if run.status != "running" {
+            return run.status;
+        }
+        assert!(Instant::now() < deadline, "pipeline run {id} never finished");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_triggered_chain_becomes_one_pipeline_run_with_three_stages() {
+    let ws = TestWorkspace::start().await;
+    jobs(&ws, ["ok.py", "ok.py", "ok.py"]).await;
+    let db = tempfile::tempdir().unwrap();
+    let (tracker, store) = tracker(&ws, &db.path().join("l.db")).await;
+
+    let calls_before = ws.client.calls_made();
+    let started = Instant::now();
+    let id = tracker.trigger(String::new(), "STAGE=test\n".into()).await.unwrap();
+    assert_eq!(settle(&tracker, &store, id).await, "succeeded");
+    let (run, stages) = store.pipeline_run(id).await.unwrap().unwrap();
+    assert_eq!(run.source, "lakeline");
+    assert_eq!(stages.len(), 3);
+    assert!(stages.iter().all(|s| s.status == "ENGINE_SUCCEEDED"));
+    assert!(stages[0].finished_at <= Some(stages[1].created_at) && stages[1].finished_at <= Some(stages[2].created_at));
+    let active_minutes = started.elapsed().as_secs_f64() / 60.0;
+    let calls = ws.client.calls_made() - calls_before;
+    eprintln!("tracker, active chain: {calls} API calls in {:.1} s (reconciling every 200 ms here; the server reconciles every {:?})", started.elapsed().as_secs_f64(), lakeline::pipeline::tracker::FAST);
+    let _ = active_minutes;
+
+    // Idle: one reconcile costs one list call per job and nothing else.
+    let before = ws.client.calls_made();
+    tracker.reconcile().await.unwrap();
+    let per_pass = ws.client.calls_made() - before;
+    assert_eq!(per_pass, 3, "an idle pass lists the three jobs' newest runs and nothing more");
+    eprintln!(
+        "tracker, idle: {per_pass} calls per pass, one pass every {:?} = {} calls per minute",
+        lakeline::pipeline::tracker::SLOW,
+        per_pass * 60 / lakeline::pipeline::tracker::SLOW.as_secs()
+    );
+    assert_eq!(store.history(&Default::default(), 0, 10).await.unwrap().1, 1, "no duplicate pipeline run");
+    ws.workspace.shutdown().await;
+}
+
+#[tokio::test]
+async fn runs_started_outside_lakeline_are_tracked_too() {
+    let ws = TestWorkspace::start().await;
+    jobs(&ws, ["ok.py", "ok.py", "ok.py"]).await;
+    let db = tempfile::tempdir().unwrap();
+    let (tracker, store) = tracker(&ws, &db.path().join("l.db")).await;
+    // As if someone clicked Run on New Batch in the CML UI.
+    let batch = ws.client.find_jobs_by_name(&ws.project_id, &definition().job_name(0)).await.unwrap().remove(0);
+    ws.client.create_job_run(&ws.project_id, &batch.id, &Default::default()).await.unwrap();
+    tracker.reconcile().await.unwrap();
+    let (runs, total) = store.history(&Default::default(), 0, 10).await.unwrap();
+    assert_eq!(total, 1);
+    assert_eq!(runs[0].source, "external");
+    assert!(!runs[0].triggered_by.is_empty());
+    assert_eq!(settle(&tracker, &store, runs[0].id).await, "succeeded");
+    assert_eq!(store.stages(runs[0].id).await.unwrap().len(), 3);
+    ws.workspace.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_restarted_lakeline_picks_up_a_chain_where_it_was() {
+    let ws = TestWorkspace::start().await;
+    jobs(&ws, ["slow.py", "slow.py", "ok.py"]).await;
+    let db = tempfile::tempdir().unwrap();
+    let path = db.path().join("l.db");
+    let id = {
+        let (tracker, store) = tracker(&ws, &path).await;
+        let id = tracker.trigger(String::new(), String::new()).await.unwrap();
+        tracker.reconcile().await.unwrap();
+        assert_eq!(store.stages(id).await.unwrap().len(), 1, "only New Batch has started");
+        store.close().await;
+        id
+    };
+    // Lakeline is down while the chain goes on.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (tracker, store) = tracker(&ws, &path).await;
+    assert_eq!(settle(&tracker, &store, id).await, "succeeded");
+    assert_eq!(store.stages(id).await.unwrap().len(), 3);
+    assert_eq!(store.history(&Default::default(), 0, 10).await.unwrap().1, 1, "the chain was not imported again");
+    ws.workspace.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_second_trigger_while_a_chain_is_active_is_refused_even_at_the_same_moment() {
+    let ws = TestWorkspace::start().await;
+    jobs(&ws, ["slow.py", "ok.py", "ok.py"]).await;
+    let db = tempfile::tempdir().unwrap();
+    let (tracker, store) = tracker(&ws, &db.path().join("l.db")).await;
+    let (a, b) = tokio::join!(tracker.trigger(String::new(), String::new()), tracker.trigger(String::new(), String::new()));
+    let (ok, refused) = match (a, b) {
+        (Ok(id), Err(e)) | (Err(e), Ok(id)) => (id, e),
+        other => panic!("exactly one trigger must win: {other:?}"),
+    };
+    assert!(matches!(refused, TrackerError::AlreadyRunning(id) if id == ok), "{refused}");
+    assert!(refused.to_string().contains("still running"), "{refused}");
+    let again = tracker.trigger(String::new(), String::new()).await.unwrap_err();
+    assert!(matches!(again, TrackerError::AlreadyRunning(_)), "{again}");
+    assert_eq!(settle(&tracker, &store, ok).await, "succeeded");
+    // Once the chain is over, a new run may start.
+    let next = tracker.trigger(String::new(), String::new()).await.unwrap();
+    assert_ne!(next, ok);
+    tracker.stop(next).await.unwrap();
+    assert_eq!(settle(&tracker, &store, next).await, "stopped");
+    ws.workspace.shutdown().await;
+}
+
+#[tokio::test]
+async fn triggering_without_jobs_or_with_bad_environment_says_what_to_do() {
+    let ws = TestWorkspace::start().await;
+    let db = tempfile::tempdir().unwrap();
+    let (tracker, _) = tracker(&ws, &db.path().join("l.db")).await;
+    let err = tracker.trigger(String::new(), String::new()).await.unwrap_err();
+    assert!(matches!(err, TrackerError::NotSetUp), "{err}");
+    let err = tracker.trigger(String::new(), "not a pair".into()).await.unwrap_err();
+    assert!(err.to_string().contains("KEY=VALUE"), "{err}");
+    ws.workspace.shutdown().await;
+}
