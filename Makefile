@@ -6,7 +6,7 @@ ENV := target/toolchain.env
 WITH_TOOLCHAIN := source $(ENV) &&
 LEPTOS_BUILD := cargo leptos build $${LAKELINE_LIB_CARGO_ARGS:+--lib-cargo-args="$$LAKELINE_LIB_CARGO_ARGS"}
 
-.PHONY: run test build toolchain test-rust test-browser release clean-tools
+.PHONY: run test build toolchain test-rust test-browser release bench
 
 toolchain:
 	@scripts/toolchain.sh
@@ -31,3 +31,8 @@ test-browser: build
 ## An optimised build for production use (slow on small machines).
 release: toolchain
 	$(WITH_TOOLCHAIN) $(LEPTOS_BUILD) --release
+
+## Benchmarks (print numbers, assert nothing): history with 10,000 runs; the tracker's API calls.
+bench: build
+	$(WITH_TOOLCHAIN) cargo bench -p server --bench history
+	bench/tracker_calls.sh

@@ -58,6 +58,9 @@ pub struct Tracker {
     lock: Mutex<()>,
     jobs: RwLock<Option<[Job; 3]>>,
     who: RwLock<Option<String>>,
+    /// When all three jobs were last read; in between, an active chain's pass reads only the
+    /// jobs that can change next.
+    last_full_pass: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Tracker {
@@ -72,6 +75,7 @@ impl Tracker {
             lock: Mutex::new(()),
             jobs: RwLock::new(None),
             who: RwLock::new(None),
+            last_full_pass: std::sync::Mutex::new(None),
         })
     }
 
@@ -139,8 +143,9 @@ impl Tracker {
     pub async fn reconcile(&self) -> Result<bool, TrackerError> {
         let _guard = self.lock.lock().await;
         let Some(jobs) = self.jobs().await? else { return Ok(false) };
+        let stages = self.stages_to_read().await?;
         let mut active = false;
-        for (stage, job) in jobs.iter().enumerate() {
+        for (stage, job) in jobs.iter().enumerate().filter(|(stage, _)| stages.contains(stage)) {
             let query = RunQuery { newest_first: true, page_size: Some(PAGE), ..Default::default() };
             let runs = match self.client.list_job_runs_page(&self.project_id, &job.id, &query, None).await {
                 Ok((runs, _)) => runs,
@@ -158,7 +163,7 @@ impl Tracker {
         }
         for id in self.store.active_pipeline_runs().await? {
             active = true;
-            self.update_status(id).await?;
+            self.update_status(id, false).await?;
         }
         for id in self.store.unresolved_pipeline_runs().await? {
             self.resolve_lineage(id).await?;
@@ -170,7 +175,7 @@ impl Tracker {
         if let Some(known) = self.store.stage_of_job_run(&run.id).await? {
             if known.status != run.status.as_str() || known.finished_at != run.finished_at || known.running_at != run.running_at {
                 self.store.upsert_stage(known.pipeline_run_id, stage, run).await?;
-                self.update_status(known.pipeline_run_id).await?;
+                self.update_status(known.pipeline_run_id, true).await?;
                 self.notify(known.pipeline_run_id);
             }
             return Ok(());
@@ -188,7 +193,7 @@ impl Tracker {
         match pipeline_run {
             Some(id) => {
                 self.store.upsert_stage(id, stage, run).await?;
-                self.update_status(id).await?;
+                self.update_status(id, true).await?;
                 self.notify(id);
             }
             None => tracing::debug!(job_run = %run.id, stage, "a job run that continues no pipeline run"),
@@ -196,14 +201,34 @@ impl Tracker {
         Ok(())
     }
 
-    async fn update_status(&self, id: i64) -> Result<(), TrackerError> {
+    /// Which jobs this pass reads: all three every slow interval (runs may start anywhere, from
+    /// anyone), and in between only the active chain's current and next stage.
+    async fn stages_to_read(&self) -> Result<Vec<usize>, TrackerError> {
+        let now = std::time::Instant::now();
+        let full_due = self.last_full_pass.lock().expect("tracker clock").is_none_or(|t| now.duration_since(t) >= SLOW);
+        let active = self.store.active_pipeline_runs().await?;
+        if full_due || active.is_empty() {
+            *self.last_full_pass.lock().expect("tracker clock") = Some(now);
+            return Ok(vec![0, 1, 2]);
+        }
+        let mut stages = vec![];
+        for id in active {
+            let current = self.store.stages(id).await?.iter().map(|s| s.stage as usize).max().unwrap_or(0);
+            stages.extend([current, (current + 1).min(2)]);
+        }
+        stages.sort_unstable();
+        stages.dedup();
+        Ok(stages)
+    }
+
+    async fn update_status(&self, id: i64, stage_changed: bool) -> Result<(), TrackerError> {
         let stages = self.store.stages(id).await?;
         let (status, finished) = lineage::pipeline_status(&stages, Utc::now());
         if self.store.set_pipeline_status(id, status, finished).await? {
             self.notify(id);
         }
-        // Lineage grows stage by stage; resolve what each finished stage made known.
-        if status == "running" && stages.iter().any(|s| s.engine_status() == EngineStatus::Succeeded) {
+        // Lineage grows stage by stage: resolve what a newly finished stage made known.
+        if stage_changed && status == "running" && stages.iter().any(|s| s.engine_status() == EngineStatus::Succeeded) {
             self.resolve_lineage(id).await?;
         }
         Ok(())

@@ -1,0 +1,110 @@
+//! History with 10,000 stored pipeline runs: the store's query and the whole server-rendered
+//! `/history` page, timed over the real server. Prints numbers; run with `make bench`.
+
+use std::time::{Duration, Instant};
+
+use chrono::{Duration as Span, Utc};
+use lakeline::config::Config;
+use lakeline::store::Store;
+use lakeline::Lakeline;
+
+const RUNS: i64 = 10_000;
+
+async fn seed(store: &Store) {
+    let mut tx = store.pool().begin().await.unwrap();
+    let start = Utc::now() - Span::days(400);
+    let statuses = ["succeeded", "succeeded", "succeeded", "failed", "stopped"];
+    for i in 0..RUNS {
+        let created = start + Span::minutes(i * 55);
+        let status = statuses[(i % 5) as usize];
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO pipeline_runs (status, triggered_by, source, created_at, finished_at, updated_at, snapshot_id, parent_snapshot_id,
+                rows_added, accuracy, recall, model_version_number, deployment_status, lineage_resolved)
+             VALUES (?, ?, 'lakeline', ?, ?, ?, ?, ?, 1440, ?, ?, ?, 'deployed', 1) RETURNING id",
+        )
+        .bind(status)
+        .bind(if i % 3 == 0 { "paul" } else { "ana" })
+        .bind(created)
+        .bind(created + Span::seconds(40))
+        .bind(created)
+        .bind((1_000_000 + i).to_string())
+        .bind((1_000_000 + i - 1).to_string())
+        .bind(0.85 + (i % 10) as f64 / 100.0)
+        .bind(0.1)
+        .bind(i + 1)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        for stage in 0..3 {
+            sqlx::query("INSERT INTO stage_runs (pipeline_run_id, stage, job_id, job_run_id, status, created_at, running_at, finished_at) VALUES (?, ?, ?, ?, 'ENGINE_SUCCEEDED', ?, ?, ?)")
+                .bind(id)
+                .bind(stage)
+                .bind(format!("job-{stage}"))
+                .bind(format!("run-{id}-{stage}"))
+                .bind(created + Span::seconds(stage * 12))
+                .bind(created + Span::seconds(stage * 12 + 1))
+                .bind(created + Span::seconds(stage * 12 + 11))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+}
+
+fn report(name: &str, mut times: Vec<Duration>) {
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("{name:<48} median {:>7.2} ms   p90 {:>7.2} ms   max {:>7.2} ms   (n={})", ms(times[times.len() / 2]), ms(times[times.len() * 9 / 10]), ms(times[times.len() - 1]), times.len());
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("lakeline.db")).await.unwrap();
+    let t = Instant::now();
+    seed(&store).await;
+    println!("seeded {RUNS} pipeline runs ({} stage runs) in {:.1} s", RUNS * 3, t.elapsed().as_secs_f64());
+
+    let filters = [
+        ("store: first page, no filter", Default::default(), 0),
+        ("store: page 200 (the oldest)", Default::default(), 399),
+        ("store: status = failed", app::api::HistoryFilter { status: "failed".into(), ..Default::default() }, 0),
+        ("store: who = paul, one month", app::api::HistoryFilter { who: "paul".into(), from: (Utc::now() - Span::days(60)).format("%Y-%m-%d").to_string(), to: (Utc::now() - Span::days(30)).format("%Y-%m-%d").to_string(), ..Default::default() }, 0),
+        ("store: snapshot id", app::api::HistoryFilter { snapshot: "1005000".into(), ..Default::default() }, 0),
+    ];
+    for (name, filter, page) in filters {
+        let mut times = vec![];
+        for _ in 0..50 {
+            let t = Instant::now();
+            let (runs, total) = store.history(&filter, page, 25).await.unwrap();
+            times.push(t.elapsed());
+            assert!(total > 0 && !runs.is_empty(), "{name}");
+        }
+        report(name, times);
+    }
+    store.close().await;
+
+    // The whole page, server-rendered by the real server.
+    let mut config = Config::for_data_dir(dir.path());
+    config.log_level = "warn".into();
+    let server = Lakeline::prepare(config).await.unwrap();
+    let addr = server.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server.serve(async {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::new();
+    for (name, path) in [("GET /history (SSR, first page)", "/history"), ("GET /history?status=failed&page=10", "/history?status=failed&page=10")] {
+        let mut times = vec![];
+        for _ in 0..20 {
+            let t = Instant::now();
+            let body = http.get(format!("http://{addr}{path}")).send().await.unwrap().text().await.unwrap();
+            times.push(t.elapsed());
+            assert!(body.contains("history-row"), "{name}: rows rendered");
+        }
+        report(name, times);
+    }
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+}
