@@ -68,7 +68,7 @@ async fn main() {
 
     let filters = [
         ("store: first page, no filter", Default::default(), 0),
-        ("store: page 200 (the oldest)", Default::default(), 399),
+        ("store: page 400 of 400 (the oldest)", Default::default(), 399),
         ("store: status = failed", app::api::HistoryFilter { status: "failed".into(), ..Default::default() }, 0),
         ("store: who = paul, one month", app::api::HistoryFilter { who: "paul".into(), from: (Utc::now() - Span::days(60)).format("%Y-%m-%d").to_string(), to: (Utc::now() - Span::days(30)).format("%Y-%m-%d").to_string(), ..Default::default() }, 0),
         ("store: snapshot id", app::api::HistoryFilter { snapshot: "1005000".into(), ..Default::default() }, 0),

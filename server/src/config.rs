@@ -33,7 +33,7 @@ pub struct Config {
 
     /// API v2 key for the CML workspace (CDSW_APIV2_KEY works too). Never logged.
     #[arg(long, env = "LAKELINE_CML_API_KEY", hide_env_values = true)]
-    pub cml_api_key: Option<String>,
+    pub cml_api_key: Option<Secret>,
 
     /// The CML project holding the pipeline's jobs (CDSW_PROJECT_ID works too).
     #[arg(long, env = "LAKELINE_CML_PROJECT_ID")]
@@ -95,7 +95,7 @@ impl Config {
     pub fn with_cml_environment(mut self) -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         self.cml_url = self.cml_url.or_else(|| var("CDSW_API_URL"));
-        self.cml_api_key = self.cml_api_key.or_else(|| var("CDSW_APIV2_KEY"));
+        self.cml_api_key = self.cml_api_key.or_else(|| var("CDSW_APIV2_KEY").map(Secret));
         self.cml_project_id = self.cml_project_id.or_else(|| var("CDSW_PROJECT_ID"));
         self
     }
@@ -117,5 +117,41 @@ impl Config {
 
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("lakeline.db")
+    }
+}
+
+/// A secret setting: shown as `<redacted>` by `Debug`, so that printing the configuration never
+/// prints it.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_key_never_shows_when_the_configuration_is_printed() {
+        let config = Config::parse_from(["lakeline", "--cml-url", "https://ml.example.com", "--cml-api-key", "s3cr3t"]);
+        assert_eq!(config.cml_api_key.as_ref().map(Secret::expose), Some("s3cr3t"));
+        assert!(!format!("{config:?}").contains("s3cr3t"));
     }
 }

@@ -68,7 +68,13 @@ impl Lakeline {
         let tracker = tokio::spawn(backend.tracker.clone().run());
         let router = http::router(self.state, timeout);
         tracing::info!(addr = %self.listener.local_addr().map_err(Error::Serve)?, "Lakeline is listening");
-        axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await.map_err(Error::Serve)?;
+        // Small streamed responses (server-rendered pages) must not wait on delayed ACKs.
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
+        axum::serve(listener, router).with_graceful_shutdown(shutdown).await.map_err(Error::Serve)?;
         tracker.abort();
         backend.shutdown().await;
         tracing::info!("Lakeline stopped");

@@ -6,7 +6,7 @@ use lakeline::{shutdown_signal, Lakeline};
 async fn main() -> std::process::ExitCode {
     let config = Config::parse().with_cml_environment();
     lakeline::telemetry::init(&config.log_level);
-    tracing::info!(data_dir = %config.data_dir.display(), listen = %config.listen, "starting Lakeline");
+    tracing::info!(?config, "starting Lakeline");
     let result = async { Lakeline::prepare(config).await?.serve(shutdown_signal()).await }.await;
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -25,7 +25,7 @@ impl Workspace {
                 let project_id = config.cml_project_id.clone().ok_or(Error::Settings(
                     "a CML URL is set but no project: set --cml-project-id or LAKELINE_CML_PROJECT_ID (CDSW_PROJECT_ID inside CML)",
                 ))?;
-                let client = CmlClient::new(url, ApiKey::new(key)).map_err(Error::Cml)?;
+                let client = CmlClient::new(url, ApiKey::new(key.expose())).map_err(Error::Cml)?;
                 let description = format!("CML workspace {}", client.base_url());
                 tracing::info!(workspace = %client.base_url(), project = %project_id, "driving a CML workspace");
                 Ok(Workspace { client, project_id, description, local: None })
