@@ -68,11 +68,13 @@ impl ServerBackend {
         self.store.close().await;
     }
 
-    async fn detail(&self, id: i64) -> Result<PipelineRunDetail, AppError> {
+    /// A run with its logs; `live` follows the lineage in the workspace (the run detail page),
+    /// otherwise the stored lineage is enough (the Pipeline page, refreshed while a run is live).
+    async fn detail(&self, id: i64, live: bool) -> Result<PipelineRunDetail, AppError> {
         let (row, stages) = self.store.pipeline_run(id).await.map_err(store_error)?.ok_or_else(|| AppError::NotFound(format!("there is no pipeline run {id}")))?;
         let client = self.tracker.client();
         let project = self.tracker.project_id();
-        let lineage = lineage::detail(client, project, &row).await;
+        let lineage = if live { lineage::detail(client, project, &row).await } else { lineage::stored(&row) };
         let mut logs = vec![];
         for stage in &stages {
             logs.push(stage_log(client, project, stage.stage as usize, &stage.job_id, &stage.job_run_id).await);
@@ -124,7 +126,7 @@ impl app::backend::Backend for ServerBackend {
 
     async fn current_run(&self) -> Result<Option<PipelineRunDetail>, AppError> {
         match self.store.latest_pipeline_run().await.map_err(store_error)? {
-            Some(id) => Ok(Some(self.detail(id).await?)),
+            Some(id) => Ok(Some(self.detail(id, false).await?)),
             None => Ok(None),
         }
     }
@@ -143,7 +145,7 @@ impl app::backend::Backend for ServerBackend {
     }
 
     async fn run_detail(&self, id: i64) -> Result<PipelineRunDetail, AppError> {
-        self.detail(id).await
+        self.detail(id, true).await
     }
 
     async fn setup_view(&self) -> Result<SetupView, AppError> {

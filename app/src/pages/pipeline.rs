@@ -13,8 +13,8 @@ use crate::components::stage_card::StageCard;
 pub fn PipelinePage() -> impl IntoView {
     let changes = use_changes();
     let running = RwSignal::new(false);
-    // Log tails grow without status changes: refresh them every two seconds while running.
-    let ticks = use_ticker(2000, running.into());
+    // Log tails grow without status changes: refresh them every three seconds while running.
+    let ticks = use_ticker(3000, running.into());
     let trigger = ServerAction::<TriggerPipeline>::new();
     let stop = ServerAction::<StopPipeline>::new();
     let current = Resource::new(

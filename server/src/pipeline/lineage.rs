@@ -145,9 +145,9 @@ async fn find_build(client: &CmlClient, project_id: &str, version_id: &str) -> R
     Ok(None)
 }
 
-/// The full lineage for the run detail page, read live from the workspace.
-pub async fn detail(client: &CmlClient, project_id: &str, run: &PipelineRunRow) -> Lineage {
-    let mut lineage = Lineage {
+/// The lineage as Lakeline stored it (no workspace call).
+pub fn stored(run: &PipelineRunRow) -> Lineage {
+    Lineage {
         snapshot_id: run.snapshot_id.clone(),
         parent_snapshot_id: run.parent_snapshot_id.clone(),
         snapshot_committed_at: run.snapshot_committed_at.clone(),
@@ -164,7 +164,12 @@ pub async fn detail(client: &CmlClient, project_id: &str, run: &PipelineRunRow) 
         deployment_id: run.deployment_id.clone(),
         deployment_status: run.deployment_status.clone(),
         ..Default::default()
-    };
+    }
+}
+
+/// The full lineage for the run detail page: the stored ids, followed live in the workspace.
+pub async fn detail(client: &CmlClient, project_id: &str, run: &PipelineRunRow) -> Lineage {
+    let mut lineage = stored(run);
     let kv = |pairs: Vec<(String, String)>| pairs.into_iter().map(|(key, value)| KeyValue { key, value }).collect::<Vec<_>>();
     if let (Some(e), Some(r)) = (&run.experiment_id, &run.experiment_run_id) {
         match client.get_experiment_run(project_id, e, r).await {
