@@ -14,7 +14,6 @@ mod store;
 mod tracking;
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -197,12 +196,6 @@ impl LocalWorkspace {
             let _ = task.await;
         }
         self.workspace.store.close().await;
-    }
-
-    /// Runs until `signal` completes, then shuts down.
-    pub async fn serve_until(mut self, signal: impl Future<Output = ()>) {
-        signal.await;
-        self.stop_now().await
     }
 }
 

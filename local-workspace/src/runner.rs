@@ -280,8 +280,8 @@ impl Runner {
             ("JOB_ARGUMENTS".into(), run.arguments.clone()),
             ("PYTHONUNBUFFERED".into(), "1".into()),
         ]);
-        env.extend(job_env(&job.environment));
-        env.extend(job_env(&run.environment));
+        env.extend(cml_api::environment_from_string(&job.environment));
+        env.extend(cml_api::environment_from_string(&run.environment));
         env
     }
 }
@@ -296,10 +296,6 @@ async fn start_dependents_loop(
         let Some(runner) = runner.upgrade() else { break };
         runner.start_dependents(&project, &job, &run).await;
     }
-}
-
-fn job_env(json: &str) -> BTreeMap<String, String> {
-    cml_api::environment_from_string(json)
 }
 
 async fn open_log(project_dir: &Path, relative: &str) -> std::io::Result<std::fs::File> {

@@ -51,10 +51,6 @@ impl Workspace {
         }
     }
 
-    pub fn is_local(&self) -> bool {
-        self.local.is_some()
-    }
-
     /// Stops the embedded workspace, if there is one.
     pub async fn shutdown(&mut self) {
         if let Some(local) = self.local.take() {

@@ -158,5 +158,20 @@ async fn the_pipeline_runs_end_to_end_and_each_retrain_reads_only_its_batch() {
         previous_snapshot = batch["snapshot_id"].clone();
         previous_deployment = Some((model_id, build_id, deployment_id));
     }
+
+    // Restart and stop the live deployment through the client.
+    let (m, b, d) = previous_deployment.unwrap();
+    let access_key = ws.client.get_model(&pid, &m).await.unwrap().access_key;
+    ws.client.restart_model_deployment(&pid, &m, &b, &d).await.unwrap();
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    while ws.client.get_model_deployment(&pid, &m, &b, &d).await.unwrap().status != "deployed" {
+        assert!(Instant::now() < deadline, "the restarted deployment never came back");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    let row = json!({"iot_signal_1": 1, "iot_signal_2": 2, "iot_signal_3": 50, "iot_signal_4": 100});
+    assert!(ws.client.call_model(&access_key, &row).await.is_ok(), "a restarted deployment answers");
+    assert_eq!(ws.client.stop_model_deployment(&pid, &m, &b, &d).await.unwrap().status, "stopped");
+    let err = ws.client.call_model(&access_key, &row).await.unwrap_err();
+    assert!(err.to_string().contains("no running deployment"), "{err}");
     ws.workspace.shutdown().await;
 }

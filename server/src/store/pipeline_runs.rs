@@ -134,11 +134,6 @@ impl Store {
         .await?)
     }
 
-    pub async fn delete_pipeline_run(&self, id: i64) -> Result<()> {
-        sqlx::query("DELETE FROM pipeline_runs WHERE id = ?").bind(id).execute(self.pool()).await?;
-        Ok(())
-    }
-
     pub async fn pipeline_run(&self, id: i64) -> Result<Option<(PipelineRunRow, Vec<StageRow>)>> {
         let Some(row) = sqlx::query_as::<_, PipelineRunRow>("SELECT * FROM pipeline_runs WHERE id = ?").bind(id).fetch_optional(self.pool()).await? else {
             return Ok(None);
