@@ -31,7 +31,11 @@ pub struct Lakeline {
     config: Config,
     listener: TcpListener,
     state: AppState,
+    closing: tokio::sync::watch::Sender<bool>,
 }
+
+/// How long in-flight requests get to finish once shutdown is asked for.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 impl Lakeline {
     pub async fn prepare(config: Config) -> Result<Self> {
@@ -54,7 +58,8 @@ impl Lakeline {
             .site_addr(addr)
             .build();
         let backend = Arc::new(ServerBackend::new(store, workspace, config.default_settings(), db_path.display().to_string()).await?);
-        Ok(Lakeline { config, listener, state: AppState { leptos_options, backend } })
+        let (closing, closing_rx) = tokio::sync::watch::channel(false);
+        Ok(Lakeline { config, listener, state: AppState { leptos_options, backend, closing: closing_rx }, closing })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -74,7 +79,20 @@ impl Lakeline {
                 tracing::debug!(error = %e, "could not set TCP_NODELAY");
             }
         });
-        axum::serve(listener, router).with_graceful_shutdown(shutdown).await.map_err(Error::Serve)?;
+        let closing = self.closing;
+        let mut closed = closing.subscribe();
+        let signal = async move {
+            shutdown.await;
+            let _ = closing.send(true);
+        };
+        let serve = axum::serve(listener, router).with_graceful_shutdown(signal);
+        tokio::select! {
+            result = serve => result.map_err(Error::Serve)?,
+            _ = async {
+                let _ = closed.wait_for(|c| *c).await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } => tracing::warn!("requests still open after {SHUTDOWN_GRACE:?}; stopping anyway"),
+        }
         tracker.abort();
         backend.shutdown().await;
         tracing::info!("Lakeline stopped");

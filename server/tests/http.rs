@@ -79,3 +79,35 @@ async fn an_unwritable_data_directory_is_a_clear_error() {
     assert!(message.contains("data directory"), "{message}");
     assert!(message.contains("--data-dir"), "{message}");
 }
+
+async fn server_fn(server: &TestServer, name: &str, body: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(server.url(&format!("/api/{name}")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn browsers_hear_about_changes_over_server_sent_events() {
+    let server = TestServer::start().await;
+    assert!(server_fn(&server, "apply_pipeline_setup", "").await.status().is_success());
+    let mut events = reqwest::get(server.url("/api/events")).await.unwrap();
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+
+    let started = server_fn(&server, "trigger_pipeline", "arguments=&environment=").await;
+    assert!(started.status().is_success());
+    let id: i64 = started.json().await.unwrap();
+    let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), events.chunk()).await.expect("an event within 5 s").unwrap().unwrap();
+    let text = String::from_utf8_lossy(&chunk);
+    assert!(text.contains("event: changed"), "{text}");
+    assert!(text.contains(&format!("\"pipeline_run_id\":{id}")), "{text}");
+
+    // While it runs, a second trigger is refused with a message that says why.
+    let refused = server_fn(&server, "trigger_pipeline", "arguments=&environment=").await;
+    assert!(!refused.status().is_success());
+    assert!(refused.text().await.unwrap().contains("still running"));
+    server.stop().await;
+}

@@ -13,15 +13,20 @@ use super::AppState;
 
 pub async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let receiver = state.backend.tracker.subscribe();
-    let stream = stream::unfold(receiver, |mut receiver| async move {
+    let stream = stream::unfold((receiver, state.closing), |(mut receiver, mut closing)| async move {
         loop {
-            match receiver.recv().await {
+            let next = tokio::select! {
+                next = receiver.recv() => next,
+                // Shutting down: end the stream so that graceful shutdown can finish.
+                _ = closing.wait_for(|closing| *closing) => return None,
+            };
+            match next {
                 Ok(changed) => {
                     let event = Event::default().event("changed").json_data(changed).unwrap_or_default();
-                    return Some((Ok(event), receiver));
+                    return Some((Ok(event), (receiver, closing)));
                 }
                 // Too far behind: tell the browser to refresh whatever it shows.
-                Err(RecvError::Lagged(_)) => return Some((Ok(Event::default().event("changed").data("{}")), receiver)),
+                Err(RecvError::Lagged(_)) => return Some((Ok(Event::default().event("changed").data("{}")), (receiver, closing))),
                 Err(RecvError::Closed) => return None,
             }
         }

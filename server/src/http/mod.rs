@@ -25,6 +25,8 @@ mod health;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub backend: Arc<ServerBackend>,
+    /// Turns true when the server is shutting down; long-lived streams end then.
+    pub closing: tokio::sync::watch::Receiver<bool>,
 }
 
 pub fn router(state: AppState, request_timeout: Duration) -> Router {

@@ -24,7 +24,9 @@ impl TestServer {
     }
 
     pub async fn start_in(data_dir: tempfile::TempDir) -> TestServer {
-        let config = Config::for_data_dir(data_dir.path());
+        let mut config = Config::for_data_dir(data_dir.path());
+        config.runtimes_dir = Some(workspace::shared_runtimes_dir());
+        config.project_dir = workspace::pipeline_project().keep();
         let server = Lakeline::prepare(config).await.expect("server prepares");
         let addr = server.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();
