@@ -213,7 +213,7 @@ impl app::backend::Backend for ServerBackend {
 
     async fn latest_deployment(&self) -> Result<Option<DeploymentView>, AppError> {
         let Some(run) = self.store.latest_deployed_run().await.map_err(store_error)? else { return Ok(None) };
-        let (Some(model_id), Some(build_id), Some(deployment_id)) = (run.model_id.clone(), run.build_id.clone(), run.deployment_id.clone()) else {
+        let (Some(model_id), Some(build_id), Some(deployment_id)) = (run.lineage.model_id.clone(), run.lineage.build_id.clone(), run.lineage.deployment_id.clone()) else {
             return Ok(None);
         };
         let client = self.tracker.client();
@@ -227,7 +227,7 @@ impl app::backend::Backend for ServerBackend {
             build_id,
             deployment_id,
             status: deployment.status,
-            version: run.model_version_number,
+            version: run.lineage.model_version_number,
         }))
     }
 
@@ -237,7 +237,7 @@ impl app::backend::Backend for ServerBackend {
             return Err(AppError::Invalid("no pipeline run has deployed a model yet".into()));
         };
         let client = self.tracker.client();
-        let model = client.get_model(self.tracker.project_id(), run.model_id.as_deref().unwrap_or_default()).await.map_err(cml_error)?;
+        let model = client.get_model(self.tracker.project_id(), run.lineage.model_id.as_deref().unwrap_or_default()).await.map_err(cml_error)?;
         let answer = client.call_model(&model.access_key, &body).await.map_err(cml_error)?;
         Ok(serde_json::to_string_pretty(&answer).unwrap_or_default())
     }

@@ -7,7 +7,7 @@ use cml_api::ExperimentRun;
 use serde_json::Value;
 
 use crate::cml::{CmlClient, CmlError};
-use crate::store::pipeline_runs::{LineageUpdate, PipelineRunRow, StageRow};
+use crate::store::pipeline_runs::{LineageIds, PipelineRunRow, StageRow};
 
 /// The New Batch job's own summary of the snapshot it committed, if it wrote one.
 pub async fn batch_summary(client: &CmlClient, project_id: &str, batch_run_id: &str) -> Option<Value> {
@@ -51,14 +51,14 @@ pub async fn resolve(
     experiment_name: &str,
     run: &PipelineRunRow,
     stages: &[StageRow],
-) -> (LineageUpdate, Vec<String>) {
-    let mut update = LineageUpdate::default();
+) -> (LineageIds, Vec<String>) {
+    let mut update = LineageIds::default();
     let mut problems = vec![];
     let stage = |i: i64| stages.iter().find(|s| s.stage == i);
     let succeeded = |i: i64| stage(i).is_some_and(|s| s.status == "ENGINE_SUCCEEDED");
 
     // Snapshot range, from New Batch's summary.
-    if run.snapshot_id.is_none() && succeeded(0) {
+    if run.lineage.snapshot_id.is_none() && succeeded(0) {
         if let Some(summary) = batch_summary(client, project_id, &stage(0).expect("succeeded").job_run_id).await {
             update.snapshot_id = json_text(&summary["snapshot_id"]);
             update.parent_snapshot_id = json_text(&summary["parent_id"]);
@@ -67,11 +67,11 @@ pub async fn resolve(
             update.source_table = json_text(&summary["table"]);
         }
     }
-    let snapshot = update.snapshot_id.clone().or_else(|| run.snapshot_id.clone());
+    let snapshot = update.snapshot_id.clone().or_else(|| run.lineage.snapshot_id.clone());
 
     // The experiment run the retrain logged.
     let mut experiment_run: Option<ExperimentRun> = None;
-    if succeeded(1) && run.experiment_run_id.is_none() {
+    if succeeded(1) && run.lineage.experiment_run_id.is_none() {
         match client.find_experiment(project_id, experiment_name).await {
             Ok(Some(experiment)) => match client.list_experiment_runs(project_id, &experiment.id).await {
                 Ok(runs) => match pick_experiment_run(&runs, snapshot.as_deref(), stage(1)) {
@@ -87,7 +87,7 @@ pub async fn resolve(
             Ok(None) => problems.push(format!("experiment {experiment_name:?} does not exist")),
             Err(e) => problems.push(format!("could not look up the experiment: {e}")),
         }
-    } else if let (Some(experiment_id), Some(run_id)) = (&run.experiment_id, &run.experiment_run_id) {
+    } else if let (Some(experiment_id), Some(run_id)) = (&run.lineage.experiment_id, &run.lineage.experiment_run_id) {
         experiment_run = client.get_experiment_run(project_id, experiment_id, run_id).await.ok();
     }
     if let Some(er) = &experiment_run {
@@ -102,7 +102,7 @@ pub async fn resolve(
     }
 
     // Registered version → build → deployment, by ids.
-    if succeeded(2) && run.model_version_id.is_none() {
+    if succeeded(2) && run.lineage.model_version_id.is_none() {
         if let Some(er) = &experiment_run {
             match er.data.registered_model_metadata.iter().max_by_key(|m| m.version_number) {
                 Some(meta) => {
@@ -148,21 +148,21 @@ async fn find_build(client: &CmlClient, project_id: &str, version_id: &str) -> R
 /// The lineage as Lakeline stored it (no workspace call).
 pub fn stored(run: &PipelineRunRow) -> Lineage {
     Lineage {
-        snapshot_id: run.snapshot_id.clone(),
-        parent_snapshot_id: run.parent_snapshot_id.clone(),
-        snapshot_committed_at: run.snapshot_committed_at.clone(),
-        rows_added: run.rows_added,
-        table: run.source_table.clone(),
-        experiment_id: run.experiment_id.clone(),
-        experiment_run_id: run.experiment_run_id.clone(),
-        row_count: run.row_count.clone(),
-        registered_model_id: run.registered_model_id.clone(),
-        model_version_id: run.model_version_id.clone(),
-        model_version_number: run.model_version_number,
-        model_id: run.model_id.clone(),
-        build_id: run.build_id.clone(),
-        deployment_id: run.deployment_id.clone(),
-        deployment_status: run.deployment_status.clone(),
+        snapshot_id: run.lineage.snapshot_id.clone(),
+        parent_snapshot_id: run.lineage.parent_snapshot_id.clone(),
+        snapshot_committed_at: run.lineage.snapshot_committed_at.clone(),
+        rows_added: run.lineage.rows_added,
+        table: run.lineage.source_table.clone(),
+        experiment_id: run.lineage.experiment_id.clone(),
+        experiment_run_id: run.lineage.experiment_run_id.clone(),
+        row_count: run.lineage.row_count.clone(),
+        registered_model_id: run.lineage.registered_model_id.clone(),
+        model_version_id: run.lineage.model_version_id.clone(),
+        model_version_number: run.lineage.model_version_number,
+        model_id: run.lineage.model_id.clone(),
+        build_id: run.lineage.build_id.clone(),
+        deployment_id: run.lineage.deployment_id.clone(),
+        deployment_status: run.lineage.deployment_status.clone(),
         ..Default::default()
     }
 }
@@ -171,7 +171,7 @@ pub fn stored(run: &PipelineRunRow) -> Lineage {
 pub async fn detail(client: &CmlClient, project_id: &str, run: &PipelineRunRow) -> Lineage {
     let mut lineage = stored(run);
     let kv = |pairs: Vec<(String, String)>| pairs.into_iter().map(|(key, value)| KeyValue { key, value }).collect::<Vec<_>>();
-    if let (Some(e), Some(r)) = (&run.experiment_id, &run.experiment_run_id) {
+    if let (Some(e), Some(r)) = (&run.lineage.experiment_id, &run.lineage.experiment_run_id) {
         match client.get_experiment_run(project_id, e, r).await {
             Ok(er) => {
                 lineage.experiment_run_name = Some(er.name.clone());
@@ -182,7 +182,7 @@ pub async fn detail(client: &CmlClient, project_id: &str, run: &PipelineRunRow) 
             Err(e) => lineage.problems.push(format!("experiment run: {e}")),
         }
     }
-    if let (Some(m), Some(v)) = (&run.registered_model_id, &run.model_version_id) {
+    if let (Some(m), Some(v)) = (&run.lineage.registered_model_id, &run.lineage.model_version_id) {
         match client.get_registered_model_version(m, v).await {
             Ok(version) => lineage.model_version_run_id = Some(version.run_id().to_string()),
             Err(e) => lineage.problems.push(format!("registered model version: {e}")),
@@ -191,7 +191,7 @@ pub async fn detail(client: &CmlClient, project_id: &str, run: &PipelineRunRow) 
             lineage.registered_model_name = Some(model.name);
         }
     }
-    if let (Some(model_id), Some(build_id)) = (&run.model_id, &run.build_id) {
+    if let (Some(model_id), Some(build_id)) = (&run.lineage.model_id, &run.lineage.build_id) {
         if let Ok(model) = client.get_model(project_id, model_id).await {
             lineage.model_name = Some(model.name);
         }
@@ -202,7 +202,7 @@ pub async fn detail(client: &CmlClient, project_id: &str, run: &PipelineRunRow) 
             }
             Err(e) => lineage.problems.push(format!("model build: {e}")),
         }
-        if let Some(deployment_id) = &run.deployment_id {
+        if let Some(deployment_id) = &run.lineage.deployment_id {
             match client.get_model_deployment(project_id, model_id, build_id, deployment_id).await {
                 Ok(d) => lineage.deployment_status = Some(d.status),
                 Err(e) => lineage.problems.push(format!("deployment: {e}")),

@@ -17,23 +17,8 @@ pub struct PipelineRunRow {
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
-    pub snapshot_id: Option<String>,
-    pub parent_snapshot_id: Option<String>,
-    pub snapshot_committed_at: Option<String>,
-    pub rows_added: Option<i64>,
-    pub source_table: Option<String>,
-    pub experiment_id: Option<String>,
-    pub experiment_run_id: Option<String>,
-    pub accuracy: Option<f64>,
-    pub recall: Option<f64>,
-    pub row_count: Option<String>,
-    pub registered_model_id: Option<String>,
-    pub model_version_id: Option<String>,
-    pub model_version_number: Option<i64>,
-    pub model_id: Option<String>,
-    pub build_id: Option<String>,
-    pub deployment_id: Option<String>,
-    pub deployment_status: Option<String>,
+    #[sqlx(flatten)]
+    pub lineage: LineageIds,
     pub lineage_resolved: bool,
 }
 
@@ -74,9 +59,9 @@ pub fn rfc3339(t: &DateTime<Utc>) -> String {
     cml_api::timestamp::format(t)
 }
 
-/// The lineage fields the tracker resolves for a run.
-#[derive(Debug, Clone, Default)]
-pub struct LineageUpdate {
+/// What a pipeline run links to, as the tracker resolved it (stored with the run).
+#[derive(Debug, Clone, Default, FromRow)]
+pub struct LineageIds {
     pub snapshot_id: Option<String>,
     pub parent_snapshot_id: Option<String>,
     pub snapshot_committed_at: Option<String>,
@@ -108,13 +93,13 @@ impl PipelineRunRow {
             finished_at: self.finished_at.as_ref().map(rfc3339),
             duration_seconds: Some((end - self.created_at).num_milliseconds() as f64 / 1000.0),
             stages: stages.iter().map(StageRow::view).collect(),
-            snapshot_id: self.snapshot_id.clone(),
-            parent_snapshot_id: self.parent_snapshot_id.clone(),
-            rows_added: self.rows_added,
-            accuracy: self.accuracy,
-            recall: self.recall,
-            model_version: self.model_version_number,
-            deployment_status: self.deployment_status.clone(),
+            snapshot_id: self.lineage.snapshot_id.clone(),
+            parent_snapshot_id: self.lineage.parent_snapshot_id.clone(),
+            rows_added: self.lineage.rows_added,
+            accuracy: self.lineage.accuracy,
+            recall: self.lineage.recall,
+            model_version: self.lineage.model_version_number,
+            deployment_status: self.lineage.deployment_status.clone(),
         }
     }
 }
@@ -214,7 +199,7 @@ impl Store {
         Ok(changed.rows_affected() > 0)
     }
 
-    pub async fn set_lineage(&self, id: i64, l: &LineageUpdate, resolved: bool) -> Result<()> {
+    pub async fn set_lineage(&self, id: i64, l: &LineageIds, resolved: bool) -> Result<()> {
         sqlx::query(
             "UPDATE pipeline_runs SET snapshot_id = COALESCE(?, snapshot_id), parent_snapshot_id = COALESCE(?, parent_snapshot_id),
                 snapshot_committed_at = COALESCE(?, snapshot_committed_at), rows_added = COALESCE(?, rows_added),
