@@ -144,16 +144,21 @@ impl LocalRuntime {
         let logs = [progress, build_log.as_path()];
         append(&logs, &format!("[local workspace] building the Python runtime at {} from {}\n", venv.dir.display(), venv.requirements.display())).await;
         let started = std::time::Instant::now();
-        if venv.dir.exists() {
-            tokio::fs::remove_dir_all(&venv.dir).await.map_err(|e| format!("cannot remove the old venv: {e}"))?;
+        // Built beside its final place and moved in when complete, so that a half-built venv (an
+        // interrupted build) is never taken for a ready one.
+        let building = venv.dir.with_extension("building");
+        for dir in [&building, &venv.dir] {
+            if dir.exists() {
+                tokio::fs::remove_dir_all(dir).await.map_err(|e| format!("cannot remove {}: {e}", dir.display()))?;
+            }
         }
         if let Some(parent) = venv.dir.parent() {
             tokio::fs::create_dir_all(parent).await.map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
         }
         let steps: [(&Path, Vec<String>); 2] = [
-            (&self.base_python, vec!["-m".into(), "venv".into(), venv.dir.to_string_lossy().into_owned()]),
+            (&self.base_python, vec!["-m".into(), "venv".into(), building.to_string_lossy().into_owned()]),
             (
-                &venv.dir.join("bin/python"),
+                &building.join("bin/python"),
                 vec!["-m".into(), "pip".into(), "install".into(), "--disable-pip-version-check".into(), "-r".into(), venv.requirements.to_string_lossy().into_owned()],
             ),
         ];
@@ -163,6 +168,8 @@ impl LocalRuntime {
                 .args(&args)
                 .stdout(log.try_clone().map_err(|e| e.to_string())?)
                 .stderr(log)
+                // An abandoned build (the workspace shut down) must not go on writing.
+                .kill_on_drop(true)
                 .status()
                 .await
                 .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
@@ -173,7 +180,10 @@ impl LocalRuntime {
             }
         }
         let requirements = tokio::fs::read(&venv.requirements).await.map_err(|e| e.to_string())?;
-        tokio::fs::write(stamp_path(&venv.dir), requirements).await.map_err(|e| e.to_string())?;
+        tokio::fs::write(stamp_path(&building), requirements).await.map_err(|e| e.to_string())?;
+        // (Console scripts in bin/ keep the build path in their first line; Lakeline only ever
+        // runs bin/python, which finds its venv from its own location.)
+        tokio::fs::rename(&building, &venv.dir).await.map_err(|e| format!("cannot move the venv into place: {e}"))?;
         append(&logs, &format!("[local workspace] the Python runtime is ready ({:.0} s)\n", started.elapsed().as_secs_f64())).await;
         Ok(())
     }

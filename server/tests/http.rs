@@ -92,7 +92,11 @@ async fn server_fn(server: &TestServer, name: &str, body: &str) -> reqwest::Resp
 
 #[tokio::test]
 async fn browsers_hear_about_changes_over_server_sent_events() {
-    let server = TestServer::start().await;
+    // A project with the pipeline's scripts but no requirements.txt: the jobs start at once on
+    // the machine's Python (they fail there, which does not matter here).
+    let project = common::workspace::pipeline_project();
+    std::fs::remove_file(project.path().join("requirements.txt")).unwrap();
+    let server = TestServer::start_with_project(project).await;
     assert!(server_fn(&server, "apply_pipeline_setup", "").await.status().is_success());
     let mut events = reqwest::get(server.url("/api/events")).await.unwrap();
     assert_eq!(events.headers()["content-type"], "text/event-stream");

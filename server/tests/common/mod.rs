@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 pub struct TestServer {
     pub addr: SocketAddr,
     pub data_dir: tempfile::TempDir,
+    pub project_dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<lakeline::error::Result<()>>>,
 }
@@ -24,16 +25,24 @@ impl TestServer {
     }
 
     pub async fn start_in(data_dir: tempfile::TempDir) -> TestServer {
+        Self::start_with(data_dir, workspace::pipeline_project()).await
+    }
+
+    pub async fn start_with_project(project: tempfile::TempDir) -> TestServer {
+        Self::start_with(tempfile::tempdir().expect("temp dir"), project).await
+    }
+
+    async fn start_with(data_dir: tempfile::TempDir, project: tempfile::TempDir) -> TestServer {
         let mut config = Config::for_data_dir(data_dir.path());
         config.runtimes_dir = Some(workspace::shared_runtimes_dir());
-        config.project_dir = workspace::pipeline_project().keep();
+        config.project_dir = project.path().to_path_buf();
         let server = Lakeline::prepare(config).await.expect("server prepares");
         let addr = server.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.serve(async {
             let _ = stopped.await;
         }));
-        TestServer { addr, data_dir, stop: Some(stop), task: Some(task) }
+        TestServer { addr, data_dir, project_dir: project, stop: Some(stop), task: Some(task) }
     }
 
     pub fn url(&self, path: &str) -> String {
