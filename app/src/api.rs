@@ -179,65 +179,65 @@ pub struct DeploymentView {
 
 #[server(endpoint = "server_status")]
 pub async fn get_server_status() -> Result<ServerStatus, AppError> {
-    crate::backend::current()?.server_status().await
+    crate::backend::with(|b| async move { b.server_status().await }).await
 }
 
 #[server(endpoint = "current_pipeline_run")]
 pub async fn current_pipeline_run() -> Result<Option<PipelineRunDetail>, AppError> {
-    crate::backend::current()?.current_run().await
+    crate::backend::with(|b| async move { b.current_run().await }).await
 }
 
 #[server(endpoint = "trigger_pipeline")]
 pub async fn trigger_pipeline(arguments: String, environment: String) -> Result<i64, AppError> {
-    crate::backend::current()?.trigger(arguments, environment).await
+    crate::backend::with(|b| async move { b.trigger(arguments, environment).await }).await
 }
 
 #[server(endpoint = "stop_pipeline")]
 pub async fn stop_pipeline(id: i64) -> Result<(), AppError> {
-    crate::backend::current()?.stop(id).await
+    crate::backend::with(|b| async move { b.stop(id).await }).await
 }
 
 #[server(endpoint = "list_pipeline_runs")]
 pub async fn list_pipeline_runs(filter: HistoryFilter, page: i64) -> Result<HistoryPage, AppError> {
-    crate::backend::current()?.history(filter, page).await
+    crate::backend::with(|b| async move { b.history(filter, page).await }).await
 }
 
 #[server(endpoint = "get_pipeline_run")]
 pub async fn get_pipeline_run(id: i64) -> Result<PipelineRunDetail, AppError> {
-    crate::backend::current()?.run_detail(id).await
+    crate::backend::with(|b| async move { b.run_detail(id).await }).await
 }
 
 #[server(endpoint = "pipeline_setup")]
 pub async fn pipeline_setup() -> Result<SetupView, AppError> {
-    crate::backend::current()?.setup_view().await
+    crate::backend::with(|b| async move { b.setup_view().await }).await
 }
 
 #[server(endpoint = "apply_pipeline_setup")]
 pub async fn apply_pipeline_setup() -> Result<SetupView, AppError> {
-    crate::backend::current()?.apply_setup().await
+    crate::backend::with(|b| async move { b.apply_setup().await }).await
 }
 
 #[server(endpoint = "get_settings")]
 pub async fn get_settings() -> Result<PipelineSettings, AppError> {
-    crate::backend::current()?.settings().await
+    crate::backend::with(|b| async move { b.settings().await }).await
 }
 
 #[server(endpoint = "save_settings")]
 pub async fn save_settings(settings: PipelineSettings) -> Result<PipelineSettings, AppError> {
-    crate::backend::current()?.save_settings(settings).await
+    crate::backend::with(|b| async move { b.save_settings(settings).await }).await
 }
 
 #[server(endpoint = "quality_series")]
 pub async fn quality_series() -> Result<Vec<QualityPoint>, AppError> {
-    crate::backend::current()?.quality_series().await
+    crate::backend::with(|b| async move { b.quality_series().await }).await
 }
 
 #[server(endpoint = "latest_deployment")]
 pub async fn latest_deployment() -> Result<Option<DeploymentView>, AppError> {
-    crate::backend::current()?.latest_deployment().await
+    crate::backend::with(|b| async move { b.latest_deployment().await }).await
 }
 
 #[server(endpoint = "test_prediction")]
 pub async fn test_prediction(request: String) -> Result<String, AppError> {
-    crate::backend::current()?.predict(request).await
+    crate::backend::with(|b| async move { b.predict(request).await }).await
 }

@@ -28,6 +28,28 @@ pub trait Backend: Send + Sync + 'static {
 pub type SharedBackend = Arc<dyn Backend>;
 
 /// The backend provided by the server for this request.
-pub fn current() -> Result<SharedBackend, AppError> {
+fn current() -> Result<SharedBackend, AppError> {
     use_context::<SharedBackend>().ok_or_else(|| AppError::Store("the server did not provide its backend".into()))
+}
+
+/// Runs a server function's work on the backend and answers with an HTTP status that fits the
+/// outcome (400 refused, 404 missing, 502 the workspace failed, 500 Lakeline failed).
+pub async fn with<T, F, Fut>(work: F) -> Result<T, AppError>
+where
+    F: FnOnce(SharedBackend) -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    let result = work(current()?).await;
+    if let Err(e) = &result {
+        let status = match e {
+            AppError::Invalid(_) => axum::http::StatusCode::BAD_REQUEST,
+            AppError::NotFound(_) => axum::http::StatusCode::NOT_FOUND,
+            AppError::Workspace(_) => axum::http::StatusCode::BAD_GATEWAY,
+            AppError::Store(_) | AppError::Transport(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(status);
+        }
+    }
+    result
 }
