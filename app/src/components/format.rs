@@ -23,6 +23,12 @@ pub fn duration(seconds: Option<f64>) -> String {
     }
 }
 
+/// Who started a pipeline run, and where: "paul, in Lakeline" or "paul, outside Lakeline".
+pub fn who(triggered_by: &str, source: &str) -> String {
+    let place = if source == "lakeline" { "in Lakeline" } else { "outside Lakeline" };
+    format!("{triggered_by}, {place}")
+}
+
 pub fn ratio(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.3}")).unwrap_or_else(|| "—".into())
 }

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{list_pipeline_runs, HistoryFilter, STAGES};
-use crate::components::format::{duration, ratio, snapshot_range, when};
+use crate::components::format::{duration, ratio, snapshot_range, when, who};
 use crate::components::live::use_changes;
 
 /// Every pipeline run, newest first, with filters and pages. The filters live in the URL.
@@ -71,7 +71,7 @@ pub fn HistoryPage() -> impl IntoView {
                                         <tr data-test="history-row">
                                             <td><a href=format!("/runs/{}", r.id)>{format!("#{}", r.id)}</a></td>
                                             <td>{when(&r.created_at)}</td>
-                                            <td>{format!("{} ({})", r.triggered_by, r.source)}</td>
+                                            <td>{who(&r.triggered_by, &r.source)}</td>
                                             <td><span class=format!("status {}", r.status)>{r.status.clone()}</span></td>
                                             <td class="pills">{stages}</td>
                                             <td>{duration(r.duration_seconds)}</td>

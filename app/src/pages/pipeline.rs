@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::{current_pipeline_run, quality_series, StopPipeline, TriggerPipeline};
-use crate::components::format::{duration, ratio, snapshot_range, when};
+use crate::components::format::{duration, ratio, snapshot_range, when, who};
 use crate::components::live::{use_changes, use_ticker};
 use crate::components::prediction::PredictionPanel;
 use crate::components::quality_chart::QualityChart;
@@ -81,7 +81,7 @@ pub fn PipelinePage() -> impl IntoView {
                                 " " <span class=format!("status {}", run.status) data-test="run-status">{run.status.clone()}</span>
                             </h2>
                             <p class="meta">
-                                {format!("Started {} by {} ({}) · {}", when(&run.created_at), run.triggered_by, run.source, duration(run.duration_seconds))}
+                                {format!("Started {} by {} · {}", when(&run.created_at), who(&run.triggered_by, &run.source), duration(run.duration_seconds))}
                                 {format!(" · snapshot {} · accuracy {} · recall {}", snapshot_range(&run.parent_snapshot_id, &run.snapshot_id), ratio(run.accuracy), ratio(run.recall))}
                             </p>
                             <Show when=move || run.status == "running">

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{get_pipeline_run, KeyValue, STAGES};
-use crate::components::format::{duration, when, when_opt};
+use crate::components::format::{duration, when, when_opt, who};
 use crate::components::live::use_changes;
 
 fn table(rows: Vec<KeyValue>, test: &'static str) -> impl IntoView {
@@ -41,7 +41,7 @@ pub fn RunDetailPage() -> impl IntoView {
                     });
                     view! {
                         <h1>{format!("Pipeline run {}", run.id)} " " <span class=format!("status {}", run.status) data-test="run-status">{run.status.clone()}</span></h1>
-                        <p class="meta">{format!("Started {} by {} ({}) · {}", when(&run.created_at), run.triggered_by, run.source, duration(run.duration_seconds))}</p>
+                        <p class="meta">{format!("Started {} by {} · {}", when(&run.created_at), who(&run.triggered_by, &run.source), duration(run.duration_seconds))}</p>
                         <h2>"Lineage"</h2>
                         <ol class="lineage" data-test="lineage">
                             <li data-test="lineage-snapshot">
