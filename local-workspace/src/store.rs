@@ -389,7 +389,7 @@ impl Store {
     }
 
     /// Moves a run to `status`, stamping the matching phase time. Returns false when the run had
-    /// already reached a terminal status (a terminal status is never overwritten).
+    /// already moved past it (a terminal status is never overwritten, nor is a stop).
     pub async fn set_run_status(&self, id: &str, status: EngineStatus, message: Option<&str>) -> Result<bool, sqlx::Error> {
         let now = Utc::now();
         let column = match status {
@@ -399,9 +399,14 @@ impl Store {
             _ => None,
         };
         let set_time = column.map(|c| format!(", {c} = COALESCE({c}, ?)")).unwrap_or_default();
+        // Starting and running only move a run forward: a stop asked for meanwhile wins.
+        let from = match status {
+            EngineStatus::Starting | EngineStatus::Running => "('ENGINE_SCHEDULING','ENGINE_STARTING')",
+            _ => ACTIVE,
+        };
         let sql = format!(
             "UPDATE job_runs SET status = ?, message = COALESCE(?, message){set_time}
-             WHERE id = ? AND status IN {ACTIVE}"
+             WHERE id = ? AND status IN {from}"
         );
         let mut query = sqlx::query(&sql).bind(status.as_str()).bind(message);
         if column.is_some() {
