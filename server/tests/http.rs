@@ -115,3 +115,14 @@ async fn browsers_hear_about_changes_over_server_sent_events() {
     assert!(refused.text().await.unwrap().contains("still running"));
     server.stop().await;
 }
+
+#[test]
+fn help_lists_the_settings() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_lakeline")).arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for flag in ["--data-dir", "--listen", "--log-level", "--cml-url", "--cml-api-key", "--project-dir"] {
+        assert!(help.contains(flag), "{flag} in:\n{help}");
+    }
+    assert!(!help.contains("LAKELINE_CML_API_KEY="), "secret values are hidden in --help");
+}
