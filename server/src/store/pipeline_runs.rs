@@ -149,7 +149,8 @@ impl Store {
     }
 
     /// The pipeline run a run of `stage` (created at `created_at`) continues: the newest one whose
-    /// previous stage succeeded no later than that and which has no run of `stage` yet.
+    /// previous stage succeeded no later than that (give or take a workspace's clock rounding) and
+    /// which has no run of `stage` yet.
     pub async fn pipeline_run_awaiting(&self, stage: i64, created_at: DateTime<Utc>) -> Result<Option<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT p.pipeline_run_id FROM stage_runs p
@@ -158,7 +159,7 @@ impl Store {
              ORDER BY p.finished_at DESC LIMIT 1",
         )
         .bind(stage - 1)
-        .bind(created_at)
+        .bind(created_at + chrono::Duration::seconds(5))
         .bind(stage)
         .fetch_optional(self.pool())
         .await?)
