@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -79,4 +80,33 @@ export async function launchBrowser() {
       rmSync(userDataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Registers hooks that start Lakeline and a browser before the file's tests and stop them after. */
+export function withLakeline() {
+  const ctx = {};
+  before(async () => {
+    ctx.server = await startLakeline();
+    ctx.browser = await launchBrowser();
+  });
+  after(async () => {
+    await ctx.browser?.close();
+    await ctx.server?.stop();
+  });
+  return ctx;
+}
+
+/** Opens Settings, checks the jobs are missing, creates them and waits until all three match. */
+export async function setUpJobs(page, url) {
+  await page.goto(url + '/settings', { waitUntil: 'networkidle' });
+  const states = page.locator('[data-test="job-state"]');
+  await states.first().waitFor();
+  const before = await states.allInnerTexts();
+  await page.click('[data-test="setup-jobs"]');
+  await page.waitForFunction(
+    () => [...document.querySelectorAll('[data-test="job-state"]')].map((e) => e.textContent).join() === 'matches,matches,matches',
+    null,
+    { timeout: 30_000 },
+  );
+  return before;
 }

@@ -1,39 +1,19 @@
 // A user's way through the dashboard on the embedded local workspace: set up the jobs, run the
 // pipeline and watch it live, find it in history, follow its lineage, send a test prediction.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startLakeline, launchBrowser } from './lakeline.mjs';
+import { setUpJobs, withLakeline } from './lakeline.mjs';
 
-let server;
-let browser;
 const CHAIN_TIMEOUT = 300_000; // a cold venv build happens inside the first run
-
-before(async () => {
-  server = await startLakeline();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const lakeline = withLakeline();
 
 test('set up, run, watch live, review history and lineage, predict', { timeout: 600_000 }, async () => {
-  const page = await browser.context.newPage();
+  const page = await lakeline.browser.context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
 
   // Settings: the three jobs are missing, one click creates them.
-  await page.goto(server.url + '/settings', { waitUntil: 'networkidle' });
-  const states = page.locator('[data-test="job-state"]');
-  await states.first().waitFor();
-  assert.deepEqual(await states.allInnerTexts(), ['missing', 'missing', 'missing']);
-  await page.click('[data-test="setup-jobs"]');
-  await page.waitForFunction(
-    () => [...document.querySelectorAll('[data-test="job-state"]')].map((e) => e.textContent).join() === 'matches,matches,matches',
-    null,
-    { timeout: 30_000 },
-  );
+  assert.deepEqual(await setUpJobs(page, lakeline.server.url), ['missing', 'missing', 'missing']);
 
   // Pipeline: Run pipeline asks first, then the stages go live without a reload.
   await page.click('nav >> text=Pipeline');
@@ -57,7 +37,7 @@ test('set up, run, watch live, review history and lineage, predict', { timeout: 
 
   // A second click while nothing runs is fine; a click while running is refused — checked in
   // the Rust tests. History: the run, with its snapshot range.
-  await page.goto(server.url + '/history', { waitUntil: 'networkidle' });
+  await page.goto(lakeline.server.url + '/history', { waitUntil: 'networkidle' });
   const row = page.locator('[data-test="history-row"]').first();
   await row.waitFor();
   const range = await row.locator('[data-test="snapshot-range"]').innerText();
@@ -78,11 +58,11 @@ test('set up, run, watch live, review history and lineage, predict', { timeout: 
   assert.equal(await page.locator('[data-test="lineage-deployment-status"]').innerText(), 'deployed');
 
   // Filtering history by snapshot id finds exactly this run.
-  await page.goto(`${server.url}/history?snapshot=${snapshot}`, { waitUntil: 'networkidle' });
+  await page.goto(`${lakeline.server.url}/history?snapshot=${snapshot}`, { waitUntil: 'networkidle' });
   assert.equal(await page.locator('[data-test="history-row"]').count(), 1);
 
   // A test prediction against the latest deployment.
-  await page.goto(server.url + '/', { waitUntil: 'networkidle' });
+  await page.goto(lakeline.server.url + '/', { waitUntil: 'networkidle' });
   await page.locator('[data-test="deployment-status"]').waitFor();
   assert.equal(await page.locator('[data-test="deployment-status"]').innerText(), 'deployed');
   await page.click('[data-test="predict"]');

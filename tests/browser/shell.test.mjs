@@ -1,35 +1,24 @@
 // The dashboard shell: server-rendered, then hydrated so that its button works.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startLakeline, launchBrowser } from './lakeline.mjs';
+import { withLakeline } from './lakeline.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startLakeline();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const lakeline = withLakeline();
 
 test('the server-rendered page hydrates and its button calls the server', async () => {
-  const page = await browser.context.newPage();
+  const page = await lakeline.browser.context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
 
   // Server-rendered content is there before any script runs.
-  const response = await page.request.get(server.url + '/');
+  const response = await page.request.get(lakeline.server.url + '/');
   const html = await response.text();
   assert.match(html, /Lakeline/);
   assert.match(html, /data-test="server-check"/);
   assert.doesNotMatch(html, /data-test="server-check-result"/);
 
-  await page.goto(server.url + '/', { waitUntil: 'networkidle' });
+  await page.goto(lakeline.server.url + '/', { waitUntil: 'networkidle' });
   await page.getByRole('link', { name: 'History' }).waitFor();
   // The wasm bundle loaded and took over the page.
   await page.waitForFunction(() => [...performance.getEntriesByType('resource')].some((r) => r.name.endsWith('.wasm')));

@@ -1,21 +1,10 @@
 // Two browsers click Run pipeline at the same moment: one chain starts, the other is told why
 // not. Then the running chain is stopped from the page.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startLakeline, launchBrowser } from './lakeline.mjs';
+import { setUpJobs, withLakeline } from './lakeline.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startLakeline();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const lakeline = withLakeline();
 
 async function confirmRun(page) {
   await page.click('[data-test="run-pipeline"]');
@@ -23,18 +12,11 @@ async function confirmRun(page) {
 }
 
 test('simultaneous clicks start one chain; Stop stops it', { timeout: 300_000 }, async () => {
-  const setup = await browser.context.newPage();
-  await setup.goto(server.url + '/settings', { waitUntil: 'networkidle' });
-  await setup.click('[data-test="setup-jobs"]');
-  await setup.waitForFunction(
-    () => [...document.querySelectorAll('[data-test="job-state"]')].map((e) => e.textContent).join() === 'matches,matches,matches',
-    null,
-    { timeout: 30_000 },
-  );
+  await setUpJobs(await lakeline.browser.context.newPage(), lakeline.server.url);
 
-  const [a, b] = [await browser.context.newPage(), await browser.context.newPage()];
+  const [a, b] = [await lakeline.browser.context.newPage(), await lakeline.browser.context.newPage()];
   for (const page of [a, b]) {
-    await page.goto(server.url + '/', { waitUntil: 'networkidle' });
+    await page.goto(lakeline.server.url + '/', { waitUntil: 'networkidle' });
     await confirmRun(page);
   }
   await Promise.all([a.click('[data-test="confirm-run-yes"]'), b.click('[data-test="confirm-run-yes"]')]);
@@ -53,6 +35,6 @@ test('simultaneous clicks start one chain; Stop stops it', { timeout: 300_000 },
   assert.ok(stages.includes('stopped'), `one stage was stopped: ${stages}`);
 
   // Exactly one pipeline run exists.
-  await winner.goto(server.url + '/history', { waitUntil: 'networkidle' });
+  await winner.goto(lakeline.server.url + '/history', { waitUntil: 'networkidle' });
   assert.equal(await winner.locator('[data-test="history-row"]').count(), 1);
 });
