@@ -102,10 +102,6 @@ impl Tracker {
         self.wake.notify_one();
     }
 
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-
     /// Runs until the task is dropped.
     pub async fn run(self: Arc<Self>) {
         loop {
