@@ -6,6 +6,7 @@ pub mod error;
 mod api;
 mod ids;
 mod listing;
+mod paths;
 pub mod runner;
 pub mod runtimes;
 mod registry;

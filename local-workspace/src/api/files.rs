@@ -1,4 +1,4 @@
-use std::path::{Component, Path as FsPath, PathBuf};
+use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -65,9 +65,5 @@ pub async fn download(State(ws): State<Arc<Workspace>>, Path((project_id, path))
 
 /// Maps a project-relative path to the file system, refusing anything outside the project.
 fn resolve(project_dir: &str, path: &str) -> ApiResult<PathBuf> {
-    let relative = FsPath::new(path.trim_matches('/'));
-    if relative.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
-        return Err(ApiError::invalid(format!("{path:?} is not a path inside the project")));
-    }
-    Ok(FsPath::new(project_dir).join(relative))
+    crate::paths::inside(FsPath::new(project_dir), path).ok_or_else(|| ApiError::invalid(format!("{path:?} is not a path inside the project")))
 }

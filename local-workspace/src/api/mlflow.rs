@@ -548,12 +548,7 @@ async fn logged_model_search(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> 
 // Artifacts ----------------------------------------------------------------------------------
 
 fn artifact_path(ws: &Workspace, relative: &str) -> Result<PathBuf> {
-    let relative = relative.trim_matches('/');
-    let clean = std::path::Path::new(relative);
-    if clean.components().any(|c| !matches!(c, std::path::Component::Normal(_))) && !relative.is_empty() {
-        return Err(MlflowError::invalid(format!("{relative:?} is not a valid artifact path")));
-    }
-    Ok(ws.artifacts_dir.join(clean))
+    crate::paths::inside(&ws.artifacts_dir, relative).ok_or_else(|| MlflowError::invalid(format!("{relative:?} is not a valid artifact path")))
 }
 
 async fn artifact_put(State(ws): State<Arc<Workspace>>, Path(path): Path<String>, bytes: Bytes) -> Result<Json<Value>> {

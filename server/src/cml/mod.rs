@@ -138,9 +138,7 @@ impl CmlClient {
 
     /// Jobs whose name is exactly `name` (CML's filter matches substrings).
     pub async fn find_jobs_by_name(&self, project_id: &str, name: &str) -> CmlResult<Vec<Job>> {
-        let filter = serde_json::json!({ "name": name }).to_string();
-        let jobs: Vec<Job> =
-            self.list_all(&["projects", project_id, "jobs"], &[("search_filter", filter)], "jobs", "list_jobs").await?;
+        let jobs: Vec<Job> = self.list_all(&["projects", project_id, "jobs"], &[name_filter(name)], "jobs", "list_jobs").await?;
         Ok(jobs.into_iter().filter(|j| j.name == name).collect())
     }
 
@@ -213,9 +211,8 @@ impl CmlClient {
 
     /// The experiment whose name is exactly `name`, if any.
     pub async fn find_experiment(&self, project_id: &str, name: &str) -> CmlResult<Option<Experiment>> {
-        let filter = serde_json::json!({ "name": name }).to_string();
-        let found: Vec<Experiment> =
-            self.list_all(&["projects", project_id, "experiments"], &[("search_filter", filter)], "experiments", "list_experiments").await?;
+        let segments = ["projects", project_id, "experiments"];
+        let found: Vec<Experiment> = self.list_all(&segments, &[name_filter(name)], "experiments", "list_experiments").await?;
         Ok(found.into_iter().find(|e| e.name == name))
     }
 
@@ -518,6 +515,11 @@ impl CmlClient {
             }
         }
     }
+}
+
+/// A `search_filter` on `name`; CML matches it as a substring, so callers keep exact matches.
+fn name_filter(name: &str) -> (&'static str, String) {
+    ("search_filter", serde_json::json!({ "name": name }).to_string())
 }
 
 fn run_query(query: &RunQuery) -> Vec<(&'static str, String)> {
