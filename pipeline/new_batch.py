@@ -5,29 +5,32 @@ namespace) is created on the first run. A JSON summary of the snapshot goes to
 logs/new_batch/<run id>.json in the project.
 
 Settings (environment): DBNAME (default "default"), PIPELINE_USER (default PROJECT_OWNER),
-BATCH_ROWS (default 1440), BATCH_SEED (optional, for reproducible batches).
+BATCH_ROWS (default 1440), BATCH_SEED (optional). The argument `--seed N` wins over BATCH_SEED.
+With a seed the batch is reproducible, row ids included; without one (production) it is random.
 """
 
+import argparse
 import datetime
-import os
 import uuid
 
 import numpy as np
 import pandas as pd
 
-from pipeline_common import local_catalog, log, setting, spark_session, start_logging, table_name, write_summary
+from pipeline_common import fail, local_catalog, log, setting, spark_session, start_logging, table_name, write_summary
 
 MANUFACTURERS = ["TelecomWorld", "New World Telecom", "AnyCom"]
 EVENT_TYPES = ["system malfunction", "battery failure", "signal loss", "hardware failure"]
 
 
 def generate(rows, seed=None):
-    """The lab's columns and distributions; cell_tower_failure is 1 for about one row in ten."""
+    """The lab's columns and distributions; cell_tower_failure is 1 for about one row in ten.
+    Every value, the row ids too, comes from one generator seeded with `seed`."""
     rng = np.random.default_rng(seed)
+    ids = [str(uuid.UUID(bytes=rng.bytes(16), version=4)) for _ in range(rows)]
     signal_1 = rng.integers(1, 11, rows)
     return pd.DataFrame(
         {
-            "id": [str(uuid.uuid4()) for _ in range(rows)],
+            "id": ids,
             "device_id": [f"0x{v:06x}" for v in rng.integers(0x100000, 0xFFFFFF, rows)],
             "manufacturer": rng.choice(MANUFACTURERS, rows),
             "event_type": rng.choice(EVENT_TYPES, rows),
@@ -78,16 +81,34 @@ def append_with_spark(name, frame):
     }
 
 
+def seed_setting(argv=None):
+    """The batch's seed: `--seed N`, else BATCH_SEED, else None (a random batch)."""
+    parser = argparse.ArgumentParser(prog="new_batch.py")
+    parser.add_argument("--seed", type=int, help="seed for a reproducible batch")
+    args, _ = parser.parse_known_args(argv)
+    if args.seed is not None:
+        return args.seed
+    text = setting("BATCH_SEED", "")
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        fail(f"BATCH_SEED must be an integer, not {text!r}")
+
+
 def main():
     start_logging("new_batch")
     rows = int(setting("BATCH_ROWS", "1440"))
-    seed = os.environ.get("BATCH_SEED")
+    seed = seed_setting()
     name = table_name()
-    frame = generate(rows, int(seed) if seed else None)
-    log.info("generated %d rows (%d failures) for %s", len(frame), int(frame.cell_tower_failure.sum()), name)
+    frame = generate(rows, seed)
+    log.info("generated %d rows (%d failures, seed %s) for %s", len(frame), int(frame.cell_tower_failure.sum()), seed, name)
     catalog = local_catalog()
     snapshot = append_with_pyiceberg(catalog, name, frame) if catalog else append_with_spark(name, frame)
     snapshot["table"] = name
+    snapshot["seed"] = seed
+    snapshot["failures"] = int(frame.cell_tower_failure.sum())
     log.info("appended snapshot %s (parent %s)", snapshot["snapshot_id"], snapshot["parent_id"])
     write_summary("new_batch", snapshot)
 

@@ -37,6 +37,7 @@ pub struct ListExperimentsResponse {
 #[serde(default)]
 pub struct Metric {
     pub key: String,
+    #[serde(with = "crate::serde_double")]
     pub value: f64,
     #[serde(skip_serializing_if = "Option::is_none", with = "crate::timestamp")]
     pub timestamp: Option<DateTime<Utc>>,
@@ -101,6 +102,15 @@ impl ExperimentRun {
     pub fn metric(&self, key: &str) -> Option<f64> {
         self.data.metrics.iter().find(|m| m.key == key).map(|m| m.value)
     }
+}
+
+/// `LogExperimentRunBatch`: metrics, params and tags logged to a run in one call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogExperimentRunBatchRequest {
+    pub metrics: Vec<Metric>,
+    pub params: Vec<Tag>,
+    pub tags: Vec<Tag>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

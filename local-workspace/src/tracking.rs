@@ -36,12 +36,26 @@ pub struct RunRow {
     pub lifecycle_stage: String,
 }
 
-#[derive(Debug, Clone, FromRow)]
+/// One logged metric value. `value` may be NaN or infinite, as MLflow allows.
+#[derive(Debug, Clone)]
 pub struct MetricRow {
     pub key: String,
     pub value: f64,
     pub timestamp: i64,
     pub step: i64,
+}
+
+impl<'r> FromRow<'r, sqlx::sqlite::SqliteRow> for MetricRow {
+    fn from_row(row: &'r sqlx::sqlite::SqliteRow) -> sqlx::Result<Self> {
+        use sqlx::Row;
+        let is_nan: bool = row.try_get("is_nan")?;
+        Ok(MetricRow {
+            key: row.try_get("key")?,
+            value: if is_nan { f64::NAN } else { row.try_get("value")? },
+            timestamp: row.try_get("timestamp")?,
+            step: row.try_get("step")?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -153,14 +167,16 @@ impl Tracking<'_> {
     }
 
     pub async fn log_metric(&self, run_id: &str, m: &MetricRow) -> sqlx::Result<()> {
-        sqlx::query("INSERT INTO run_metrics (run_id, key, value, timestamp, step) VALUES (?, ?, ?, ?, ?)")
-            .bind(run_id).bind(&m.key).bind(m.value).bind(m.timestamp).bind(m.step)
+        // SQLite would turn a NaN into NULL: keep it as a flag (MLflow's SQL store does the same).
+        let (value, is_nan) = if m.value.is_nan() { (0.0, true) } else { (m.value, false) };
+        sqlx::query("INSERT INTO run_metrics (run_id, key, value, is_nan, timestamp, step) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(run_id).bind(&m.key).bind(value).bind(is_nan).bind(m.timestamp).bind(m.step)
             .execute(self.0).await?;
         Ok(())
     }
 
     pub async fn metric_history(&self, run_id: &str, key: &str) -> sqlx::Result<Vec<MetricRow>> {
-        sqlx::query_as("SELECT key, value, timestamp, step FROM run_metrics WHERE run_id = ? AND key = ? ORDER BY timestamp, step")
+        sqlx::query_as("SELECT key, value, is_nan, timestamp, step FROM run_metrics WHERE run_id = ? AND key = ? ORDER BY timestamp, step")
             .bind(run_id).bind(key).fetch_all(self.0).await
     }
 
@@ -171,7 +187,7 @@ impl Tracking<'_> {
             .bind(&run.id).fetch_all(self.0).await?;
         // The latest value per key (greatest timestamp, then step, then value).
         let metrics = sqlx::query_as::<_, MetricRow>(
-            "SELECT key, value, timestamp, step FROM run_metrics m WHERE run_id = ?1 AND rowid = (
+            "SELECT key, value, is_nan, timestamp, step FROM run_metrics m WHERE run_id = ?1 AND rowid = (
                 SELECT rowid FROM run_metrics WHERE run_id = ?1 AND key = m.key ORDER BY timestamp DESC, step DESC, value DESC LIMIT 1)
              ORDER BY key",
         )

@@ -1,12 +1,15 @@
 //! History with 10,000 stored pipeline runs: the store's query and the whole server-rendered
 //! `/history` page, timed over the real server. Prints numbers; run with `make bench`.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Span, Utc};
-use lakeline::config::Config;
+use common::TestApp;
+use lakeline::store::history::HistoryQuery;
 use lakeline::store::Store;
-use lakeline::Lakeline;
 
 const RUNS: i64 = 10_000;
 
@@ -77,7 +80,8 @@ async fn main() {
         let mut times = vec![];
         for _ in 0..50 {
             let t = Instant::now();
-            let (runs, total) = store.history(&filter, page, 25).await.unwrap();
+            let query = HistoryQuery::parse(&filter).unwrap();
+            let (runs, total) = store.history(&query, page, 25).await.unwrap();
             times.push(t.elapsed());
             assert!(total > 0 && !runs.is_empty(), "{name}");
         }
@@ -86,25 +90,16 @@ async fn main() {
     store.close().await;
 
     // The whole page, server-rendered by the real server.
-    let mut config = Config::for_data_dir(dir.path());
-    config.log_level = "warn".into();
-    let server = Lakeline::prepare(config).await.unwrap();
-    let addr = server.local_addr();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server.serve(async {
-        let _ = stopped.await;
-    }));
-    let http = reqwest::Client::new();
+    let server = TestApp::builder().data_dir(dir).with_config(|c| c.log_level = "warn".into()).start().await;
     for (name, path) in [("GET /history (SSR, first page)", "/history"), ("GET /history?status=failed&page=10", "/history?status=failed&page=10")] {
         let mut times = vec![];
         for _ in 0..20 {
             let t = Instant::now();
-            let body = http.get(format!("http://{addr}{path}")).send().await.unwrap().text().await.unwrap();
+            let body = server.get(path).await.text().await.unwrap();
             times.push(t.elapsed());
             assert!(body.contains("history-row"), "{name}: rows rendered");
         }
         report(name, times);
     }
-    let _ = stop.send(());
-    task.await.unwrap().unwrap();
+    server.stop().await;
 }

@@ -11,6 +11,7 @@ use crate::cml::CmlError;
 use crate::pipeline::definition::Definition;
 use crate::pipeline::lineage;
 use crate::pipeline::tracker::{Tracker, TrackerError};
+use crate::store::history::HistoryQuery;
 use crate::store::Store;
 use crate::workspace::Workspace;
 
@@ -140,7 +141,11 @@ impl app::backend::Backend for ServerBackend {
     }
 
     async fn history(&self, filter: HistoryFilter, page: i64) -> Result<HistoryPage, AppError> {
-        let (runs, total) = self.store.history(&filter, page, PAGE_SIZE).await.map_err(store_error)?;
+        let query = HistoryQuery::parse(&filter).map_err(|e| AppError::Invalid(format!("History filter {e}")))?;
+        if page < 0 {
+            return Err(AppError::Invalid(format!("page: {page} is not a page number (0 is the first page)")));
+        }
+        let (runs, total) = self.store.history(&query, page, PAGE_SIZE).await.map_err(store_error)?;
         Ok(HistoryPage { runs, total, page, page_size: PAGE_SIZE })
     }
 

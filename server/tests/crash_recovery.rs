@@ -3,45 +3,23 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cml_api::{CreateJobRequest, EngineStatus};
 use common::workspace::{process_alive, read_pid, shared_runtimes_dir};
+use common::TestApp;
 use lakeline::cml::{ApiKey, CmlClient};
 
 #[tokio::test]
 async fn runs_left_active_by_a_crash_are_failed_with_a_reason_on_the_next_start() {
-    let data = tempfile::tempdir().unwrap();
     let project = tempfile::tempdir().unwrap();
     for (name, body) in common::workspace::SCRIPTS {
         std::fs::write(project.path().join(name), body).unwrap();
     }
-    let mut lakeline = Command::new(env!("CARGO_BIN_EXE_lakeline"))
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data.path())
-        .arg("--project-dir")
-        .arg(project.path())
-        .arg("--runtimes-dir")
-        .arg(shared_runtimes_dir())
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The local workspace says where it listens.
-    let mut lines = BufReader::new(lakeline.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("Lakeline logs its start").unwrap();
-        if let Some(rest) = line.split("local workspace is listening addr=").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    let key = std::fs::read_to_string(data.path().join("workspace/api-key")).unwrap();
-    let client = CmlClient::new(&format!("http://{addr}"), ApiKey::new(key)).unwrap();
+    let mut lakeline = TestApp::builder().project_dir(project).spawn_binary();
+    let client = CmlClient::new(&lakeline.workspace_url, ApiKey::new(lakeline.workspace_key.clone())).unwrap();
     let project_id = client.list_projects().await.unwrap().remove(0).id;
-    let pid_file = project.path().join("crash.pid");
+    let pid_file = lakeline.project_dir.path().join("crash.pid");
     let job = client
         .create_job(&project_id, &CreateJobRequest { name: "long".into(), script: "sleep.py".into(), arguments: pid_file.display().to_string(), ..Default::default() })
         .await
@@ -54,8 +32,7 @@ async fn runs_left_active_by_a_crash_are_failed_with_a_reason_on_the_next_start(
     }
     assert_eq!(client.get_job_run(&project_id, &job.id, &run.id).await.unwrap().status, EngineStatus::Running);
 
-    lakeline.kill().unwrap(); // SIGKILL: no shutdown code runs
-    lakeline.wait().unwrap();
+    lakeline.kill(); // SIGKILL: no shutdown code runs
     // The orphaned job process is not Lakeline's any more; clean it up like an operator would.
     let orphan = read_pid(&pid_file);
     assert!(process_alive(orphan), "the job's processes outlive a crash (they run in their own group)");
@@ -63,8 +40,8 @@ async fn runs_left_active_by_a_crash_are_failed_with_a_reason_on_the_next_start(
     unsafe { libc::killpg(libc::getpgid(orphan as i32), libc::SIGKILL) };
 
     let ws = local_workspace::LocalWorkspace::start(local_workspace::LocalWorkspaceConfig {
-        data_dir: data.path().join("workspace"),
-        project_dir: project.path().to_path_buf(),
+        data_dir: lakeline.data_dir.path().join("workspace"),
+        project_dir: lakeline.project_dir.path().to_path_buf(),
         python: "python3".into(),
         listen: "127.0.0.1:0".parse().unwrap(),
         runtimes_dir: shared_runtimes_dir(),

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Instant;
 
-use cml_api::{CreateJobRequest, EngineStatus, Job};
+use cml_api::{CreateJobRequest, CreateJobRunRequest, EngineStatus, Job};
 use common::swagger::Swagger;
 use common::workspace::{pipeline_project, TestWorkspace};
 use lakeline::cml::CmlError;
@@ -40,10 +40,11 @@ async fn summary(ws: &TestWorkspace, job: &str, run_id: &str) -> Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
-/// Runs the chain once from New Batch; returns the three job runs' ids.
-async fn run_chain(ws: &TestWorkspace, jobs: &[Job; 3]) -> [String; 3] {
+/// Runs the chain once from New Batch with a batch made from `seed`; returns the three job runs' ids.
+async fn run_chain(ws: &TestWorkspace, jobs: &[Job; 3], seed: u64) -> [String; 3] {
     let started = Instant::now();
-    let first = ws.client.create_job_run(&ws.project_id, &jobs[0].id, &Default::default()).await.unwrap();
+    let request = CreateJobRunRequest { arguments: format!("--seed {seed}"), ..Default::default() };
+    let first = ws.client.create_job_run(&ws.project_id, &jobs[0].id, &request).await.unwrap();
     let mut ids = vec![];
     for job in jobs {
         let run = ws.wait_for(job, |r| r.status.is_terminal() && r.created_at >= first.created_at).await;
@@ -54,7 +55,7 @@ async fn run_chain(ws: &TestWorkspace, jobs: &[Job; 3]) -> [String; 3] {
     ids.try_into().unwrap()
 }
 
-/// Checks a raw API v2 body against the spec, when the spec is on this machine.
+/// Checks a raw API v2 body against the spec (absent only with `LAKELINE_SKIP_SWAGGER=1`).
 async fn conforms(ws: &TestWorkspace, spec: &Option<Swagger>, template: &str, path: &str) {
     let Some(spec) = spec else { return };
     let body: Value = reqwest::Client::new()
@@ -80,9 +81,12 @@ async fn the_pipeline_runs_end_to_end_and_each_retrain_reads_only_its_batch() {
     let mut previous_snapshot = Value::Null;
     let mut previous_deployment: Option<(String, String, String)> = None;
     for round in 1..=2 {
-        let [batch_run, _, redeploy_run] = run_chain(&ws, &jobs).await;
+        let seed = 20261122 + round;
+        let [batch_run, train_run, redeploy_run] = run_chain(&ws, &jobs, seed).await;
         let batch = summary(&ws, "new_batch", &batch_run).await;
+        let train = summary(&ws, "train_xgboost", &train_run).await;
         let redeploy = summary(&ws, "api_redeployment", &redeploy_run).await;
+        assert_eq!(batch["seed"], seed, "the batch was made from the seed asked for");
         assert_eq!(batch["rows_added"], 600);
         assert_eq!(batch["total_rows"], 600 * round);
         assert_eq!(batch["parent_id"], previous_snapshot, "each append's parent is the previous snapshot");
@@ -100,10 +104,15 @@ async fn the_pipeline_runs_end_to_end_and_each_retrain_reads_only_its_batch() {
         assert_eq!(run.tag("row_count"), Some("600"), "the retrain read only the newest batch's rows");
         let committed = run.tag("iceberg_snapshot_committed_at").unwrap();
         assert!(chrono::DateTime::parse_from_rfc3339(committed).is_ok(), "a full ISO 8601 timestamp: {committed}");
+        assert_eq!(train["rows"], 600);
         for key in ["accuracy", "recall"] {
+            // The figure the job computed (its summary, written by Python's json) reaches MLflow
+            // and API v2 to the last bit, as a metric and as a param.
+            let computed = train[key].as_f64().unwrap_or_else(|| panic!("the retrain's summary has {key}"));
             let metric = run.metric(key).unwrap_or_else(|| panic!("metric {key}"));
-            assert!((0.0..=1.0).contains(&metric));
-            assert_eq!(run.param(key).map(|p| p.parse::<f64>().unwrap()), Some(metric), "{key} is a param too");
+            assert_eq!(metric.to_bits(), computed.to_bits(), "{key}: the job logged {computed:?}, API v2 read {metric:?}");
+            let param = run.param(key).map(|p| p.parse::<f64>().unwrap());
+            assert_eq!(param.map(f64::to_bits), Some(computed.to_bits()), "{key} is a param too: {param:?} vs {computed:?}");
         }
 
         // The newest registered version points at that run; a build and a deployment exist for it.

@@ -3,50 +3,41 @@
 
 mod common;
 
+use app::api::ApplyPipelineSetup;
 use common::workspace::TestWorkspace;
-use lakeline::config::{Config, Secret};
-use lakeline::Lakeline;
+use common::TestApp;
+use lakeline::config::Secret;
 
 #[tokio::test]
 async fn lakeline_drives_a_workspace_given_by_url_and_key() {
     let ws = TestWorkspace::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::for_data_dir(dir.path());
-    config.cml_url = Some(format!("{}/api/v1", ws.workspace.url()));
-    config.cml_api_key = Some(Secret(ws.workspace.api_key().to_string()));
-    config.cml_project_id = Some(ws.project_id.clone());
-    config.owner_suffix = Some("remote".into());
-    let server = Lakeline::prepare(config).await.unwrap();
-    let url = format!("http://{}", server.local_addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server.serve(async {
-        let _ = stopped.await;
-    }));
+    let server = TestApp::builder().remote_workspace(&ws).with_config(|c| c.owner_suffix = Some("remote".into())).start().await;
 
-    let http = reqwest::Client::new();
-    let call = |name: &str| http.post(format!("{url}/api/{name}")).header("content-type", "application/x-www-form-urlencoded").body("");
-    let setup: serde_json::Value = call("apply_pipeline_setup").send().await.unwrap().json().await.unwrap();
-    assert_eq!(setup["workspace"], format!("CML workspace {}", ws.workspace.url()));
-    let states: Vec<_> = setup["jobs"].as_array().unwrap().iter().map(|j| j["state"].as_str().unwrap().to_string()).collect();
+    let setup = server.call(ApplyPipelineSetup {}).await.unwrap();
+    assert_eq!(setup.workspace, format!("CML workspace {}", ws.workspace.url()));
+    let states: Vec<_> = setup.jobs.iter().map(|j| j.state.clone()).collect();
     assert_eq!(states, ["matches", "matches", "matches"]);
     // The jobs exist in the workspace Lakeline was pointed at.
     let jobs = ws.client.list_jobs(&ws.project_id).await.unwrap();
     let mut names: Vec<_> = jobs.iter().map(|j| j.name.as_str()).collect();
     names.sort();
     assert_eq!(names, ["API Redeployment remote", "New Batch remote", "Retrain XGBoost remote"]);
-    let _ = stop.send(());
-    task.await.unwrap().unwrap();
+    server.stop().await;
     ws.workspace.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_url_without_a_key_or_project_is_a_clear_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::for_data_dir(dir.path());
-    config.cml_url = Some("https://ml.example.com".into());
-    let err = Lakeline::prepare(config.clone()).await.err().expect("refused");
+    let err = TestApp::builder().with_config(|c| c.cml_url = Some("https://ml.example.com".into())).prepare().await.err().expect("refused");
     assert!(err.to_string().contains("--cml-api-key"), "{err}");
-    config.cml_api_key = Some(Secret("k".into()));
-    let err = Lakeline::prepare(config).await.err().expect("refused");
+    let err = TestApp::builder()
+        .with_config(|c| {
+            c.cml_url = Some("https://ml.example.com".into());
+            c.cml_api_key = Some(Secret("k".into()));
+        })
+        .prepare()
+        .await
+        .err()
+        .expect("refused");
     assert!(err.to_string().contains("--cml-project-id"), "{err}");
 }

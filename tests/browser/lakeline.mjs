@@ -33,6 +33,8 @@ export async function startLakeline(extraEnv = {}) {
       LAKELINE_RUNTIMES_DIR: join(root, 'target/tmp/runtimes'),
       LAKELINE_PROJECT_DIR: projectDir(dataDir),
       LAKELINE_OWNER_SUFFIX: 'browser',
+      // Jobs inherit the environment: every New Batch makes the same reproducible batch.
+      BATCH_SEED: '1440',
       ...extraEnv,
     },
     stdio: ['ignore', 'inherit', 'pipe'],

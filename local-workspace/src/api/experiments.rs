@@ -2,17 +2,19 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use chrono::{TimeZone, Utc};
-use cml_api::{Experiment, ExperimentRun, ExperimentRunData, Metric, RegisteredModelMetadata, Tag};
+use cml_api::{Experiment, ExperimentRun, ExperimentRunData, LogExperimentRunBatchRequest, Metric, RegisteredModelMetadata, Tag};
 use serde_json::{json, Value};
 
+use super::parse_body;
 use crate::error::{ApiError, ApiResult};
 use crate::listing::{page, ListQuery};
 use crate::registry::Registry;
 use crate::store::user;
-use crate::tracking::{map_to_kv, ExperimentRow, FullRun, Tracking};
+use crate::tracking::{map_to_kv, now_ms, ExperimentRow, FullRun, MetricRow, RunRow, Tracking};
 use crate::Workspace;
 
 fn time(ms: i64) -> Option<chrono::DateTime<Utc>> {
@@ -110,17 +112,48 @@ pub async fn list_runs(
     Ok(Json(json!({"experiment_runs": runs, "next_page_token": next})))
 }
 
+async fn experiment_run(ws: &Workspace, project_id: &str, id: &str, run_id: &str) -> ApiResult<RunRow> {
+    let e = experiment(ws, project_id, id).await?;
+    Tracking(ws.store.pool())
+        .run(run_id)
+        .await?
+        .filter(|r| r.experiment_id == e.id)
+        .ok_or_else(|| ApiError::not_found(format!("experiment run {run_id:?} not found in experiment {id:?}")))
+}
+
 pub async fn get_run(
     State(ws): State<Arc<Workspace>>,
     Path((project_id, id, run_id)): Path<(String, String, String)>,
 ) -> ApiResult<Json<ExperimentRun>> {
-    let e = experiment(&ws, &project_id, &id).await?;
-    let tracking = Tracking(ws.store.pool());
-    let run = tracking
-        .run(&run_id)
-        .await?
-        .filter(|r| r.experiment_id == e.id)
-        .ok_or_else(|| ApiError::not_found(format!("experiment run {run_id:?} not found in experiment {id:?}")))?;
-    let full = tracking.full_run(run).await?;
+    let run = experiment_run(&ws, &project_id, &id, &run_id).await?;
+    let full = Tracking(ws.store.pool()).full_run(run).await?;
     Ok(Json(run_to_api(&ws, &full).await?))
+}
+
+/// `POST …/runs/{run_id}:logbatch` (`LogExperimentRunBatch`): values are stored exactly as sent.
+pub async fn run_method(
+    State(ws): State<Arc<Workspace>>,
+    Path((project_id, id, run_method)): Path<(String, String, String)>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let Some(run_id) = run_method.strip_suffix(":logbatch") else {
+        return Err(ApiError::not_found(format!("no such method on an experiment run: {run_method:?} (this workspace offers :logbatch)")));
+    };
+    let run = experiment_run(&ws, &project_id, &id, run_id).await?;
+    let request: LogExperimentRunBatchRequest = parse_body(&body)?;
+    if let Some(blank) = request.metrics.iter().map(|m| &m.key).chain(request.params.iter().map(|p| &p.key)).chain(request.tags.iter().map(|t| &t.key)).find(|k| k.trim().is_empty()) {
+        return Err(ApiError::invalid(format!("every metric, param and tag needs a key ({blank:?} is empty)")));
+    }
+    let tracking = Tracking(ws.store.pool());
+    for p in &request.params {
+        tracking.set_param(&run.id, &p.key, &p.value).await?;
+    }
+    for t in &request.tags {
+        tracking.set_tag(&run.id, &t.key, &t.value).await?;
+    }
+    for m in &request.metrics {
+        let timestamp = m.timestamp.map(|t| t.timestamp_millis()).unwrap_or_else(now_ms);
+        tracking.log_metric(&run.id, &MetricRow { key: m.key.clone(), value: m.value, timestamp, step: m.step }).await?;
+    }
+    Ok(Json(json!({})))
 }

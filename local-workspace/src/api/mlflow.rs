@@ -125,13 +125,18 @@ pub fn run_json(full: &FullRun) -> Value {
     json!({
         "info": info,
         "data": {
-            "metrics": full.metrics.iter().map(|m| json!({"key": m.key, "value": m.value, "timestamp": m.timestamp, "step": m.step})).collect::<Vec<_>>(),
+            "metrics": full.metrics.iter().map(metric_json).collect::<Vec<_>>(),
             "params": kv_list(&full.params),
             "tags": kv_list(&full.tags),
         },
         "inputs": {},
         "outputs": {"model_outputs": full.models.iter().map(|m| json!({"model_id": m.id, "step": 0})).collect::<Vec<_>>()},
     })
+}
+
+/// A metric as MLflow's JSON has it: NaN and the infinities as protobuf's strings.
+fn metric_json(m: &MetricRow) -> Value {
+    json!({"key": m.key, "value": cml_api::serde_double::to_json(m.value), "timestamp": m.timestamp, "step": m.step})
 }
 
 fn logged_model_json(m: &LoggedModelRow) -> Value {
@@ -297,10 +302,10 @@ async fn log_param(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Jso
 }
 
 fn metric_from(v: &Value) -> Result<MetricRow> {
-    let value = v["value"].as_f64().or_else(|| v["value"].as_str().and_then(|s| s.parse().ok()));
+    let value = cml_api::serde_double::from_json(&v["value"]);
     Ok(MetricRow {
         key: str_field(v, "key"),
-        value: value.ok_or_else(|| MlflowError::invalid("a metric needs a numeric value"))?,
+        value: value.ok_or_else(|| MlflowError::invalid(format!("metric {:?} needs a numeric value (a number, \"NaN\", \"Infinity\" or \"-Infinity\"), not {}", str_field(v, "key"), v["value"])))?,
         timestamp: int(&v["timestamp"]).unwrap_or_else(now_ms),
         step: int(&v["step"]).unwrap_or(0),
     })
@@ -356,7 +361,7 @@ struct HistoryQuery {
 async fn metric_history(State(ws): State<Arc<Workspace>>, Query(q): Query<HistoryQuery>) -> Result<Json<Value>> {
     let id = q.run_id.or(q.run_uuid).unwrap_or_default();
     let rows = Tracking(ws.store.pool()).metric_history(&id, &q.metric_key).await?;
-    let metrics: Vec<Value> = rows.iter().map(|m| json!({"key": m.key, "value": m.value, "timestamp": m.timestamp, "step": m.step})).collect();
+    let metrics: Vec<Value> = rows.iter().map(metric_json).collect();
     Ok(Json(json!({"metrics": metrics})))
 }
 

@@ -39,7 +39,8 @@ pub fn router(workspace: Arc<Workspace>) -> Router {
         .route("/api/v2/projects/{project_id}/experiments", get(experiments::list))
         .route("/api/v2/projects/{project_id}/experiments/{experiment_id}", get(experiments::get))
         .route("/api/v2/projects/{project_id}/experiments/{experiment_id}/runs", get(experiments::list_runs))
-        .route("/api/v2/projects/{project_id}/experiments/{experiment_id}/runs/{run_id}", get(experiments::get_run))
+        // `{run_id}` also matches the custom method `{run_id}:logbatch`.
+        .route("/api/v2/projects/{project_id}/experiments/{experiment_id}/runs/{run_id}", get(experiments::get_run).post(experiments::run_method))
         .route("/api/v2/registry/models", get(registry::list).post(registry::create))
         .route("/api/v2/registry/models/{model_id}", get(registry::get))
         .route("/api/v2/registry/models/{model_id}/versions/{version_id}", get(registry::get_version))

@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use cml_api::{
     CreateJobRequest, CreateJobRunRequest, CreateModelBuildRequest, CreateModelDeploymentRequest, CreateModelRequest,
-    CreateRegisteredModelRequest, Empty, Experiment, ExperimentRun, Job, JobRun, ListJobRunsResponse,
+    CreateRegisteredModelRequest, Empty, Experiment, ExperimentRun, Job, JobRun, ListJobRunsResponse, LogExperimentRunBatchRequest,
     ListProjectFilesResponse, Model, ModelBuild, ModelDeployment, Project, RegisteredModel, RegisteredModelVersion,
     Runtime, UpdateJob, ValidateApiKeyRequest, ValidateApiKeyResponse,
 };
@@ -226,6 +226,13 @@ impl CmlClient {
 
     pub async fn get_experiment_run(&self, project_id: &str, experiment_id: &str, run_id: &str) -> CmlResult<ExperimentRun> {
         self.call(Method::GET, &["projects", project_id, "experiments", experiment_id, "runs", run_id], &[], None::<&()>, "get_experiment_run").await
+    }
+
+    /// Logs metrics, params and tags to an experiment run (`LogExperimentRunBatch`).
+    pub async fn log_experiment_run_batch(&self, project_id: &str, experiment_id: &str, run_id: &str, request: &LogExperimentRunBatchRequest) -> CmlResult<()> {
+        let method = format!("{run_id}:logbatch");
+        let _: Empty = self.call(Method::POST, &["projects", project_id, "experiments", experiment_id, "runs", &method], &[], Some(request), "log_experiment_run_batch").await?;
+        Ok(())
     }
 
     // Model registry

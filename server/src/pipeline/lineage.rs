@@ -233,3 +233,97 @@ pub fn pipeline_status(stages: &[StageRow], now: chrono::DateTime<chrono::Utc>) 
         _ => ("running", None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Duration, TimeZone, Utc};
+    use cml_api::Tag;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap() + Duration::seconds(seconds)
+    }
+
+    /// A stage run that started at `start` and, when terminal, ended ten seconds later.
+    fn stage(stage: i64, status: &str, start: i64) -> StageRow {
+        let terminal = cml_api::EngineStatus::parse(status).is_terminal();
+        StageRow {
+            pipeline_run_id: 1,
+            stage,
+            job_id: format!("job-{stage}"),
+            job_run_id: format!("run-{stage}"),
+            status: status.into(),
+            created_at: at(start),
+            running_at: Some(at(start + 1)),
+            finished_at: terminal.then(|| at(start + 10)),
+        }
+    }
+
+    #[test]
+    fn a_pipeline_run_succeeds_only_when_all_three_stages_did() {
+        let now = at(100);
+        let ok = "ENGINE_SUCCEEDED";
+        assert_eq!(pipeline_status(&[], now), ("running", None), "just triggered");
+        assert_eq!(pipeline_status(&[stage(0, "ENGINE_RUNNING", 0)], now), ("running", None));
+        assert_eq!(pipeline_status(&[stage(0, ok, 0), stage(1, "ENGINE_STARTING", 10)], now), ("running", None));
+        let all = [stage(0, ok, 0), stage(1, ok, 10), stage(2, ok, 20)];
+        assert_eq!(pipeline_status(&all, now), ("succeeded", Some(at(30))));
+    }
+
+    #[test]
+    fn the_first_stage_that_did_not_succeed_decides() {
+        let now = at(100);
+        let ok = "ENGINE_SUCCEEDED";
+        for (status, expected) in [("ENGINE_FAILED", "failed"), ("ENGINE_STOPPED", "stopped"), ("ENGINE_TIMEDOUT", "timedout"), ("ENGINE_SKIPPED", "incomplete")] {
+            let stages = [stage(0, ok, 0), stage(1, status, 10)];
+            assert_eq!(pipeline_status(&stages, now), (expected, Some(at(20))), "{status}");
+        }
+        // A stopped New Batch ends the run even though nothing follows it.
+        assert_eq!(pipeline_status(&[stage(0, "ENGINE_STOPPED", 0)], now), ("stopped", Some(at(10))));
+    }
+
+    #[test]
+    fn a_chain_whose_next_job_never_starts_becomes_incomplete_after_two_minutes() {
+        let stages = [stage(0, "ENGINE_SUCCEEDED", 0)];
+        assert_eq!(pipeline_status(&stages, at(10 + 120)), ("running", None), "still within the grace");
+        assert_eq!(pipeline_status(&stages, at(10 + 121)), ("incomplete", Some(at(10))));
+    }
+
+    fn experiment_run(id: &str, snapshot: Option<&str>, start: i64) -> ExperimentRun {
+        let mut run = ExperimentRun { id: id.into(), start_time: Some(at(start)), ..Default::default() };
+        if let Some(s) = snapshot {
+            run.data.tags.push(Tag { key: "iceberg_snapshot_id".into(), value: s.into() });
+        }
+        run
+    }
+
+    #[test]
+    fn the_experiment_run_is_found_by_its_snapshot_tag_not_by_recency() {
+        let runs = [experiment_run("newest", Some("222"), 50), experiment_run("ours", Some("111"), 5), experiment_run("untagged", None, 12)];
+        let retrain = stage(1, "ENGINE_SUCCEEDED", 10);
+        assert_eq!(pick_experiment_run(&runs, Some("111"), Some(&retrain)).map(|r| r.id.as_str()), Some("ours"));
+    }
+
+    #[test]
+    fn without_a_snapshot_the_run_inside_the_retrain_s_time_window_is_taken() {
+        // The retrain ran from 11 s to 20 s.
+        let retrain = stage(1, "ENGINE_SUCCEEDED", 10);
+        let runs = [experiment_run("before", None, 5), experiment_run("inside", None, 12), experiment_run("after", None, 25)];
+        assert_eq!(pick_experiment_run(&runs, None, Some(&retrain)).map(|r| r.id.as_str()), Some("inside"));
+        assert_eq!(pick_experiment_run(&runs, Some("999"), Some(&retrain)).map(|r| r.id.as_str()), Some("inside"), "an unknown snapshot falls back to the window");
+        assert!(pick_experiment_run(&runs[..1], None, Some(&retrain)).is_none(), "nothing ran in the window");
+        assert!(pick_experiment_run(&runs, None, None).is_none(), "no retrain, no guess");
+        let unfinished = stage(1, "ENGINE_RUNNING", 10);
+        assert!(pick_experiment_run(&runs, None, Some(&unfinished)).is_none(), "an open window is not a window");
+    }
+
+    #[test]
+    fn quality_reads_the_metric_else_the_param() {
+        let mut run = ExperimentRun::default();
+        run.data.params.push(Tag { key: "accuracy".into(), value: " 0.9222222222222223 ".into() });
+        assert_eq!(quality(&run, "accuracy"), Some(0.9222222222222223));
+        run.data.metrics.push(cml_api::Metric { key: "accuracy".into(), value: 0.5, ..Default::default() });
+        assert_eq!(quality(&run, "accuracy"), Some(0.5), "the metric wins");
+        assert_eq!(quality(&run, "recall"), None);
+    }
+}

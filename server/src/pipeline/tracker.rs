@@ -317,3 +317,26 @@ pub fn parse_environment(text: &str) -> Result<std::collections::BTreeMap<String
     }
     Ok(env)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_is_key_value_lines() {
+        let env = parse_environment("A=1\n\n  # a comment\nB = two words \nC=\nD=x=y\n").unwrap();
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(pairs, [("A", "1"), ("B", "two words"), ("C", ""), ("D", "x=y")]);
+        assert!(parse_environment("").unwrap().is_empty());
+        assert_eq!(parse_environment("A=1\nA=2").unwrap()["A"], "2", "the last one wins");
+    }
+
+    #[test]
+    fn a_line_that_is_not_key_value_is_named_in_the_error() {
+        for bad in ["just words", "=value", "TWO WORDS=x", " = "] {
+            let err = parse_environment(&format!("OK=1\n{bad}")).unwrap_err();
+            assert!(matches!(&err, TrackerError::BadEnvironment(line) if line == bad.trim()), "{bad:?}: {err}");
+            assert!(err.to_string().contains("KEY=VALUE"), "{err}");
+        }
+    }
+}

@@ -9,6 +9,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use crate::error::{Error, Result};
 
 pub mod audit;
+pub mod history;
 pub mod pipeline_runs;
 pub mod settings;
 

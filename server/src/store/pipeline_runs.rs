@@ -1,9 +1,9 @@
 //! Pipeline runs and their stage runs.
 
-use app::api::{HistoryFilter, PipelineRunSummary, QualityPoint, StageView};
+use app::api::{PipelineRunSummary, QualityPoint, StageView};
 use chrono::{DateTime, Utc};
 use cml_api::{EngineStatus, JobRun};
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::FromRow;
 
 use super::Store;
 use crate::error::Result;
@@ -235,56 +235,6 @@ impl Store {
         .execute(self.pool())
         .await?;
         Ok(())
-    }
-
-    /// One page of history, newest first, and how many runs match in all.
-    pub async fn history(&self, filter: &HistoryFilter, page: i64, page_size: i64) -> Result<(Vec<PipelineRunSummary>, i64)> {
-        fn where_clause<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a HistoryFilter) {
-            q.push(" WHERE 1 = 1");
-            if !f.status.is_empty() {
-                q.push(" AND status = ").push_bind(&f.status);
-            }
-            if !f.from.is_empty() {
-                q.push(" AND created_at >= ").push_bind(format!("{}T00:00:00", f.from));
-            }
-            if !f.to.is_empty() {
-                q.push(" AND created_at < ").push_bind(format!("{}T99", f.to));
-            }
-            if !f.who.is_empty() {
-                q.push(" AND triggered_by LIKE ").push_bind(format!("%{}%", f.who));
-            }
-            if !f.snapshot.is_empty() {
-                q.push(" AND (snapshot_id = ").push_bind(&f.snapshot).push(" OR parent_snapshot_id = ").push_bind(&f.snapshot).push(")");
-            }
-        }
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM pipeline_runs");
-        where_clause(&mut count, filter);
-        let total: i64 = count.build_query_scalar().fetch_one(self.pool()).await?;
-
-        let mut select = QueryBuilder::<Sqlite>::new("SELECT * FROM pipeline_runs");
-        where_clause(&mut select, filter);
-        select.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(page_size).push(" OFFSET ").push_bind(page.max(0) * page_size);
-        let rows: Vec<PipelineRunRow> = select.build_query_as().fetch_all(self.pool()).await?;
-
-        // The page's stages in one query.
-        let mut stages: Vec<StageRow> = vec![];
-        if !rows.is_empty() {
-            let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM stage_runs WHERE pipeline_run_id IN (");
-            let mut ids = q.separated(", ");
-            for r in &rows {
-                ids.push_bind(r.id);
-            }
-            q.push(") ORDER BY pipeline_run_id, stage");
-            stages = q.build_query_as().fetch_all(self.pool()).await?;
-        }
-        let runs = rows
-            .iter()
-            .map(|r| {
-                let own: Vec<StageRow> = stages.iter().filter(|s| s.pipeline_run_id == r.id).cloned().collect();
-                r.summary(&own)
-            })
-            .collect();
-        Ok((runs, total))
     }
 
     pub async fn quality_series(&self, limit: i64) -> Result<Vec<QualityPoint>> {

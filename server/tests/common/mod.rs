@@ -1,52 +1,185 @@
-//! Starts the real server on an ephemeral port, in a fresh data directory.
+//! One way to start Lakeline in a test: [`TestApp::builder`] picks the data and project
+//! directories (fresh temporary ones by default), a configuration hook and, optionally, a
+//! workspace given by URL and key instead of the embedded one. The app listens on port 0 and
+//! offers typed calls of the UI's server functions.
 #![allow(dead_code)]
 
 pub mod swagger;
 pub mod workspace;
 
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
 
-use lakeline::config::Config;
+use app::error::AppError;
+use lakeline::config::{Config, Secret};
 use lakeline::Lakeline;
+use leptos::server_fn::ServerFn;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use tokio::sync::oneshot;
 
-pub struct TestServer {
-    pub addr: SocketAddr,
-    pub data_dir: tempfile::TempDir,
-    pub project_dir: tempfile::TempDir,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<lakeline::error::Result<()>>>,
+type ConfigHook = Box<dyn FnOnce(&mut Config) + Send>;
+
+pub struct TestAppBuilder {
+    data_dir: Option<tempfile::TempDir>,
+    project_dir: Option<tempfile::TempDir>,
+    hooks: Vec<ConfigHook>,
 }
 
-impl TestServer {
-    pub async fn start() -> TestServer {
-        let data_dir = tempfile::tempdir().expect("temp dir");
-        Self::start_in(data_dir).await
+impl TestAppBuilder {
+    /// Starts in this data directory (for example one a stopped app handed back).
+    pub fn data_dir(mut self, dir: tempfile::TempDir) -> Self {
+        self.data_dir = Some(dir);
+        self
     }
 
-    pub async fn start_in(data_dir: tempfile::TempDir) -> TestServer {
-        Self::start_with(data_dir, workspace::pipeline_project()).await
+    /// The embedded workspace's project folder (default: a copy of the repository's `pipeline/`).
+    pub fn project_dir(mut self, dir: tempfile::TempDir) -> Self {
+        self.project_dir = Some(dir);
+        self
     }
 
-    pub async fn start_with_project(project: tempfile::TempDir) -> TestServer {
-        Self::start_with(tempfile::tempdir().expect("temp dir"), project).await
+    /// Changes the configuration before the app starts.
+    pub fn with_config(mut self, hook: impl FnOnce(&mut Config) + Send + 'static) -> Self {
+        self.hooks.push(Box::new(hook));
+        self
     }
 
-    async fn start_with(data_dir: tempfile::TempDir, project: tempfile::TempDir) -> TestServer {
+    /// Drives `ws` by URL and key, as Lakeline drives a real CML workspace.
+    pub fn remote_workspace(self, ws: &workspace::TestWorkspace) -> Self {
+        let (url, key, project) = (format!("{}/api/v1", ws.workspace.url()), ws.workspace.api_key().to_string(), ws.project_id.clone());
+        self.with_config(move |c| {
+            c.cml_url = Some(url);
+            c.cml_api_key = Some(Secret(key));
+            c.cml_project_id = Some(project);
+        })
+    }
+
+    fn config(&mut self) -> (Config, tempfile::TempDir, tempfile::TempDir) {
+        let data_dir = self.data_dir.take().unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
+        let project_dir = self.project_dir.take().unwrap_or_else(workspace::pipeline_project);
         let mut config = Config::for_data_dir(data_dir.path());
         config.runtimes_dir = Some(workspace::shared_runtimes_dir());
-        config.project_dir = project.path().to_path_buf();
-        let server = Lakeline::prepare(config).await.expect("server prepares");
+        config.project_dir = project_dir.path().to_path_buf();
+        for hook in self.hooks.drain(..) {
+            hook(&mut config);
+        }
+        (config, data_dir, project_dir)
+    }
+
+    /// Prepares the configuration without starting anything (for start-up errors).
+    pub async fn prepare(mut self) -> lakeline::error::Result<Lakeline> {
+        let (config, _data, _project) = self.config();
+        Lakeline::prepare(config).await
+    }
+
+    /// Starts the app in this process.
+    pub async fn start(mut self) -> TestApp {
+        let (config, data_dir, project_dir) = self.config();
+        let server = Lakeline::prepare(config).await.expect("Lakeline prepares");
         let addr = server.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.serve(async {
             let _ = stopped.await;
         }));
-        TestServer { addr, data_dir, project_dir: project, stop: Some(stop), task: Some(task) }
+        TestApp { addr, data_dir, project_dir, http: reqwest::Client::new(), stop: Some(stop), task: Some(task) }
+    }
+
+    /// Starts the real `lakeline` binary with the same settings as flags, for tests that kill it.
+    pub fn spawn_binary(mut self) -> TestProcess {
+        let (config, data_dir, project_dir) = self.config();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lakeline"));
+        command
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&config.data_dir)
+            .arg("--project-dir")
+            .arg(&config.project_dir)
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped());
+        if let Some(runtimes) = &config.runtimes_dir {
+            command.arg("--runtimes-dir").arg(runtimes);
+        }
+        let mut child = command.spawn().expect("lakeline starts");
+        // The local workspace says where it listens.
+        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let workspace_addr = loop {
+            let line = lines.next().expect("Lakeline logs its start").expect("a log line");
+            if let Some(rest) = line.split("local workspace is listening addr=").nth(1) {
+                break rest.split_whitespace().next().expect("an address").to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        let key = std::fs::read_to_string(data_dir.path().join("workspace/api-key")).expect("the workspace wrote its key");
+        TestProcess { child, workspace_url: format!("http://{workspace_addr}"), workspace_key: key, data_dir, project_dir }
+    }
+}
+
+/// A Lakeline server running in the test's process.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub data_dir: tempfile::TempDir,
+    pub project_dir: tempfile::TempDir,
+    http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<lakeline::error::Result<()>>>,
+}
+
+/// A server function's refusal: the HTTP status and the error the UI would show.
+#[derive(Debug)]
+pub struct Refused {
+    pub status: reqwest::StatusCode,
+    pub error: AppError,
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder { data_dir: None, project_dir: None, hooks: vec![] }
+    }
+
+    /// The default app: embedded workspace, fresh directories.
+    pub async fn start() -> TestApp {
+        Self::builder().start().await
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.expect("GET answers")
+    }
+
+    /// Calls a server function as the browser does (URL-encoded arguments), typed both ways:
+    /// `app.call(TriggerPipeline { arguments, environment })` answers the run id.
+    pub async fn call<F>(&self, args: F) -> Result<F::Output, Refused>
+    where
+        F: ServerFn + Serialize,
+        F::Output: DeserializeOwned,
+    {
+        let body = serde_qs::to_string(&args).expect("arguments encode");
+        let response = self
+            .http
+            .post(self.url(F::PATH))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("the server function answers");
+        let status = response.status();
+        let text = response.text().await.expect("a body");
+        if status.is_success() {
+            Ok(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e} in {text}", F::PATH)))
+        } else {
+            let error = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} failed with {status} and an unreadable error ({e}): {text}", F::PATH));
+            Err(Refused { status, error })
+        }
+    }
+
+    /// The app's own database, opened beside the running server.
+    pub async fn store(&self) -> lakeline::store::Store {
+        lakeline::store::Store::open(&self.data_dir.path().join("lakeline.db")).await.expect("the store opens")
     }
 
     /// Stops the server gracefully and hands back its data directory.
@@ -59,5 +192,29 @@ impl TestServer {
         }
         let dir = tempfile::tempdir().expect("temp dir");
         std::mem::replace(&mut self.data_dir, dir)
+    }
+}
+
+/// The `lakeline` binary as a child process, with its embedded workspace's address and key.
+pub struct TestProcess {
+    pub child: Child,
+    pub workspace_url: String,
+    pub workspace_key: String,
+    pub data_dir: tempfile::TempDir,
+    pub project_dir: tempfile::TempDir,
+}
+
+impl TestProcess {
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
+    }
+}
+
+impl Drop for TestProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

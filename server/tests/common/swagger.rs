@@ -10,17 +10,24 @@ pub struct Swagger {
 }
 
 impl Swagger {
-    /// The spec, or `None` (with a clear message) when it is not on this machine.
+    /// The spec. A missing spec fails the test with a clear message; the conformance checks are
+    /// skipped (`None`) only when `LAKELINE_SKIP_SWAGGER=1` says so explicitly (CI never sets it).
     pub fn load() -> Option<Swagger> {
         let path = std::env::var_os("LAKELINE_CML_SWAGGER")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/cml-api-v2/swagger.json")));
         match std::fs::read(&path) {
             Ok(bytes) => Some(Swagger { doc: serde_json::from_slice(&bytes).expect("swagger.json is JSON") }),
-            Err(e) => {
-                eprintln!("SKIPPED: CML swagger.json not found at {} ({e}); set LAKELINE_CML_SWAGGER to check conformance", path.display());
+            Err(e) if std::env::var("LAKELINE_SKIP_SWAGGER").is_ok_and(|v| v == "1") => {
+                eprintln!("SKIPPED (LAKELINE_SKIP_SWAGGER=1): CML swagger.json not found at {} ({e})", path.display());
                 None
             }
+            Err(e) => panic!(
+                "Cloudera's swagger.json is needed to check API conformance and was not found at {} ({e}). \
+                 Put ../shared beside the repository, point LAKELINE_CML_SWAGGER at the file, \
+                 or set LAKELINE_SKIP_SWAGGER=1 to skip these checks knowingly.",
+                path.display()
+            ),
         }
     }
 
