@@ -308,9 +308,9 @@ impl Tracker {
 pub fn parse_environment(text: &str) -> Result<std::collections::BTreeMap<String, String>, TrackerError> {
     let mut env = std::collections::BTreeMap::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        match line.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() && !k.contains(char::is_whitespace) => {
-                env.insert(k.trim().to_string(), v.trim().to_string());
+        match line.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
+            Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {
+                env.insert(k.to_string(), v.to_string());
             }
             _ => return Err(TrackerError::BadEnvironment(line.to_string())),
         }
