@@ -32,7 +32,8 @@ test-browser: build
 release: toolchain
 	$(WITH_TOOLCHAIN) $(LEPTOS_BUILD) --release
 
-## Benchmarks (print numbers, assert nothing): history with 10,000 runs; the tracker's API calls.
+## Benchmarks (print numbers, assert nothing): history with 10,000 runs; what live pages cost the
+## workspace (calls per minute idle and per chain for 0, 3 and 20 pages) and how fast changes reach them.
 bench: build
 	$(WITH_TOOLCHAIN) cargo bench -p server --bench history
-	bench/tracker_calls.sh
+	python3 bench/live_cost.py

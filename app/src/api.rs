@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
+pub use domain::{Change, ChangeKind, DeploymentState, JobCheckState, JobRunState, PipelineStatus, RunSource, Stage};
+
 /// What the server says about itself; shown by the "Check server" button.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServerStatus {
@@ -15,17 +17,13 @@ pub struct ServerStatus {
     pub workspace: String,
 }
 
-/// The three stages, in order.
-pub const STAGES: [&str; 3] = ["New Batch", "Retrain XGBoost", "API Redeployment"];
-
 /// One job run of a pipeline run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageView {
-    pub stage: usize,
+    pub stage: Stage,
     pub job_id: String,
     pub run_id: String,
-    /// CML's word: scheduling, starting, running, stopping, stopped, succeeded, failed, timedout…
-    pub status: String,
+    pub state: JobRunState,
     pub created_at: Option<String>,
     pub running_at: Option<String>,
     pub finished_at: Option<String>,
@@ -36,11 +34,9 @@ pub struct StageView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PipelineRunSummary {
     pub id: i64,
-    /// running, succeeded, failed, stopped, timedout, incomplete.
-    pub status: String,
+    pub status: PipelineStatus,
     pub triggered_by: String,
-    /// "lakeline" when started here, "external" when seen in the workspace (CML UI, API, …).
-    pub source: String,
+    pub source: RunSource,
     pub created_at: String,
     pub finished_at: Option<String>,
     pub duration_seconds: Option<f64>,
@@ -51,7 +47,8 @@ pub struct PipelineRunSummary {
     pub accuracy: Option<f64>,
     pub recall: Option<f64>,
     pub model_version: Option<i64>,
-    pub deployment_status: Option<String>,
+    /// The deployment's current state (a later run's deployment replaces it: then stopped).
+    pub deployment: Option<DeploymentState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,14 +84,14 @@ pub struct Lineage {
     pub build_status: Option<String>,
     pub build_version_id: Option<String>,
     pub deployment_id: Option<String>,
-    pub deployment_status: Option<String>,
+    pub deployment: Option<DeploymentState>,
     /// Why part of the lineage could not be resolved, in words.
     pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageLog {
-    pub stage: usize,
+    pub stage: Stage,
     pub path: String,
     pub text: String,
 }
@@ -117,23 +114,60 @@ pub struct HistoryFilter {
     pub snapshot: String,
 }
 
+/// Where a page of history starts: the newest runs, the runs older than run `before`, or the
+/// runs newer than run `after` (keyset pagination: a page costs the same anywhere in history).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HistoryCursor {
+    pub before: Option<i64>,
+    pub after: Option<i64>,
+}
+
+impl HistoryCursor {
+    /// As text in a URL or a form: empty (the newest), `before-<id>` or `after-<id>`.
+    pub fn encode(&self) -> String {
+        match (self.before, self.after) {
+            (Some(id), _) => format!("before-{id}"),
+            (None, Some(id)) => format!("after-{id}"),
+            (None, None) => String::new(),
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<HistoryCursor, String> {
+        let text = text.trim();
+        let id = |rest: &str| rest.parse::<i64>().map_err(|_| format!("cursor: {text:?} is not before-<run id> or after-<run id>"));
+        if text.is_empty() {
+            Ok(HistoryCursor::default())
+        } else if let Some(rest) = text.strip_prefix("before-") {
+            Ok(HistoryCursor { before: Some(id(rest)?), after: None })
+        } else if let Some(rest) = text.strip_prefix("after-") {
+            Ok(HistoryCursor { before: None, after: Some(id(rest)?) })
+        } else {
+            Err(format!("cursor: {text:?} is not before-<run id> or after-<run id>"))
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryPage {
     pub runs: Vec<PipelineRunSummary>,
+    /// Runs matching the filter, in all.
     pub total: i64,
-    pub page: i64,
+    /// Runs matching the filter that are newer than this page's first.
+    pub newer_count: i64,
     pub page_size: i64,
+    /// Cursors of the neighbouring pages, when there are any.
+    pub older: Option<HistoryCursor>,
+    pub newer: Option<HistoryCursor>,
 }
 
 /// Whether one of the pipeline's jobs exists in the workspace and matches its definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobCheck {
-    pub stage: usize,
+    pub stage: Stage,
     pub name: String,
     pub script: String,
     pub job_id: Option<String>,
-    /// "matches", "missing" or "drifted".
-    pub state: String,
+    pub state: JobCheckState,
     pub differences: Vec<String>,
 }
 
@@ -173,7 +207,7 @@ pub struct DeploymentView {
     pub model_id: String,
     pub build_id: String,
     pub deployment_id: String,
-    pub status: String,
+    pub state: Option<DeploymentState>,
     pub version: Option<i64>,
 }
 
@@ -198,8 +232,12 @@ pub async fn stop_pipeline(id: i64) -> Result<(), AppError> {
 }
 
 #[server(endpoint = "list_pipeline_runs")]
-pub async fn list_pipeline_runs(filter: HistoryFilter, page: i64) -> Result<HistoryPage, AppError> {
-    crate::backend::with(|b| async move { b.history(filter, page).await }).await
+pub async fn list_pipeline_runs(filter: HistoryFilter, cursor: String) -> Result<HistoryPage, AppError> {
+    crate::backend::with(|b| async move {
+        let cursor = HistoryCursor::parse(&cursor).map_err(AppError::Invalid)?;
+        b.history(filter, cursor).await
+    })
+    .await
 }
 
 #[server(endpoint = "get_pipeline_run")]
@@ -210,6 +248,12 @@ pub async fn get_pipeline_run(id: i64) -> Result<PipelineRunDetail, AppError> {
 #[server(endpoint = "pipeline_setup")]
 pub async fn pipeline_setup() -> Result<SetupView, AppError> {
     crate::backend::with(|b| async move { b.setup_view().await }).await
+}
+
+/// Asks the workspace again how the jobs compare with their definition.
+#[server(endpoint = "check_pipeline_setup")]
+pub async fn check_pipeline_setup() -> Result<SetupView, AppError> {
+    crate::backend::with(|b| async move { b.check_setup_again().await }).await
 }
 
 #[server(endpoint = "apply_pipeline_setup")]

@@ -14,10 +14,11 @@ pub trait Backend: Send + Sync + 'static {
     async fn current_run(&self) -> Result<Option<PipelineRunDetail>, AppError>;
     async fn trigger(&self, arguments: String, environment: String) -> Result<i64, AppError>;
     async fn stop(&self, id: i64) -> Result<(), AppError>;
-    async fn history(&self, filter: HistoryFilter, page: i64) -> Result<HistoryPage, AppError>;
+    async fn history(&self, filter: HistoryFilter, cursor: HistoryCursor) -> Result<HistoryPage, AppError>;
     async fn run_detail(&self, id: i64) -> Result<PipelineRunDetail, AppError>;
     async fn setup_view(&self) -> Result<SetupView, AppError>;
     async fn apply_setup(&self) -> Result<SetupView, AppError>;
+    async fn check_setup_again(&self) -> Result<SetupView, AppError>;
     async fn settings(&self) -> Result<PipelineSettings, AppError>;
     async fn save_settings(&self, settings: PipelineSettings) -> Result<PipelineSettings, AppError>;
     async fn quality_series(&self) -> Result<Vec<QualityPoint>, AppError>;

@@ -76,6 +76,13 @@ impl EngineStatus {
     }
 }
 
+/// Stored names read back leniently, like the wire's.
+impl From<String> for EngineStatus {
+    fn from(s: String) -> Self {
+        Self::parse(&s)
+    }
+}
+
 impl std::fmt::Display for EngineStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

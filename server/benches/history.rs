@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{Duration as Span, Utc};
 use common::TestApp;
-use lakeline::store::history::HistoryQuery;
+use lakeline::store::history::{Cursor, HistoryQuery};
 use lakeline::store::Store;
 
 const RUNS: i64 = 10_000;
@@ -70,20 +70,22 @@ async fn main() {
     println!("seeded {RUNS} pipeline runs ({} stage runs) in {:.1} s", RUNS * 3, t.elapsed().as_secs_f64());
 
     let filters = [
-        ("store: first page, no filter", Default::default(), 0),
-        ("store: page 400 of 400 (the oldest)", Default::default(), 399),
-        ("store: status = failed", app::api::HistoryFilter { status: "failed".into(), ..Default::default() }, 0),
-        ("store: who = paul, one month", app::api::HistoryFilter { who: "paul".into(), from: (Utc::now() - Span::days(60)).format("%Y-%m-%d").to_string(), to: (Utc::now() - Span::days(30)).format("%Y-%m-%d").to_string(), ..Default::default() }, 0),
-        ("store: snapshot id", app::api::HistoryFilter { snapshot: "1005000".into(), ..Default::default() }, 0),
+        ("store: first page, no filter", Default::default(), Cursor::Newest),
+        // Run 26 is the 26th oldest: the page before it is the oldest 25 (page 400 of 400).
+        ("store: page 400 of 400 (the oldest)", Default::default(), Cursor::Before(26)),
+        ("store: page 200 of 400, going back", Default::default(), Cursor::After(5000)),
+        ("store: status = failed", app::api::HistoryFilter { status: "failed".into(), ..Default::default() }, Cursor::Newest),
+        ("store: who = paul, one month", app::api::HistoryFilter { who: "paul".into(), from: (Utc::now() - Span::days(60)).format("%Y-%m-%d").to_string(), to: (Utc::now() - Span::days(30)).format("%Y-%m-%d").to_string(), ..Default::default() }, Cursor::Newest),
+        ("store: snapshot id", app::api::HistoryFilter { snapshot: "1005000".into(), ..Default::default() }, Cursor::Newest),
     ];
     for (name, filter, page) in filters {
         let mut times = vec![];
         for _ in 0..50 {
             let t = Instant::now();
             let query = HistoryQuery::parse(&filter).unwrap();
-            let (runs, total) = store.history(&query, page, 25).await.unwrap();
+            let rows = store.history(&query, page, 25).await.unwrap();
             times.push(t.elapsed());
-            assert!(total > 0 && !runs.is_empty(), "{name}");
+            assert!(rows.total > 0 && !rows.runs.is_empty(), "{name}");
         }
         report(name, times);
     }
@@ -91,7 +93,7 @@ async fn main() {
 
     // The whole page, server-rendered by the real server.
     let server = TestApp::builder().data_dir(dir).with_config(|c| c.log_level = "warn".into()).start().await;
-    for (name, path) in [("GET /history (SSR, first page)", "/history"), ("GET /history?status=failed&page=10", "/history?status=failed&page=10")] {
+    for (name, path) in [("GET /history (SSR, first page)", "/history"), ("GET /history?status=failed&before=5000", "/history?status=failed&before=5000")] {
         let mut times = vec![];
         for _ in 0..20 {
             let t = Instant::now();

@@ -1,18 +1,22 @@
 //! The server's side of the UI's server functions: the store, the tracker and the CML client
-//! behind [`app::backend::Backend`]. Errors become messages a user can act on; internals go to
+//! behind [`app::backend::Backend`]. Reads come from Lakeline's store (the tracker keeps it
+//! current); only a user's own actions call the workspace (trigger, stop, set up jobs, check the
+//! set-up again, a test prediction). Errors become messages a user can act on; internals go to
 //! the log.
 
 use std::time::Instant;
+
+use chrono::Utc;
 
 use app::api::*;
 use app::error::AppError;
 
 use crate::cml::CmlError;
 use crate::pipeline::definition::Definition;
-use crate::pipeline::lineage;
 use crate::pipeline::tracker::{Tracker, TrackerError};
-use crate::store::history::HistoryQuery;
+use crate::store::history::{Cursor, HistoryQuery};
 use crate::store::Store;
+use crate::views;
 use crate::workspace::Workspace;
 
 pub struct ServerBackend {
@@ -23,11 +27,13 @@ pub struct ServerBackend {
     started: Instant,
     database: String,
     description: String,
+    /// The last check of the jobs against their definition (Settings), made on a user's action.
+    setup: tokio::sync::Mutex<Option<SetupView>>,
 }
 
 const PAGE_SIZE: i64 = 25;
 
-fn store_error(e: crate::error::Error) -> AppError {
+fn store_error(e: crate::store::StoreError) -> AppError {
     tracing::error!(error = %e, "store error");
     AppError::Store("see the server log".into())
 }
@@ -60,6 +66,7 @@ impl ServerBackend {
             defaults,
             started: Instant::now(),
             database,
+            setup: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -69,91 +76,15 @@ impl ServerBackend {
         self.store.close().await;
     }
 
-    /// A run with its logs; `live` follows the lineage in the workspace (the run detail page),
-    /// otherwise the stored lineage is enough (the Pipeline page, refreshed while a run is live).
-    async fn detail(&self, id: i64, live: bool) -> Result<PipelineRunDetail, AppError> {
+    /// A run with its lineage and logs, as the tracker stored them.
+    async fn detail(&self, id: i64) -> Result<PipelineRunDetail, AppError> {
         let (row, stages) = self.store.pipeline_run(id).await.map_err(store_error)?.ok_or_else(|| AppError::NotFound(format!("there is no pipeline run {id}")))?;
-        let client = self.tracker.client();
-        let project = self.tracker.project_id();
-        let lineage = if live { lineage::detail(client, project, &row).await } else { lineage::stored(&row) };
-        let mut logs = vec![];
-        for stage in &stages {
-            logs.push(stage_log(client, project, stage.stage as usize, &stage.job_id, &stage.job_run_id).await);
-        }
-        Ok(PipelineRunDetail { run: row.summary(&stages), lineage, logs })
-    }
-}
-
-async fn merged_settings(store: &Store, defaults: &PipelineSettings) -> crate::error::Result<PipelineSettings> {
-    let saved = store.settings().await?;
-    let get = |key: &str, default: &str| saved.get(key).cloned().unwrap_or_else(|| default.to_string());
-    Ok(PipelineSettings {
-        owner_suffix: get("owner_suffix", &defaults.owner_suffix),
-        runtime_kernel: get("runtime_kernel", &defaults.runtime_kernel),
-        runtime_editor: get("runtime_editor", &defaults.runtime_editor),
-        runtime_edition: get("runtime_edition", &defaults.runtime_edition),
-        accuracy_key: get("accuracy_key", &defaults.accuracy_key),
-        recall_key: get("recall_key", &defaults.recall_key),
-    })
-}
-
-const LOG_TAIL: usize = 16 * 1024;
-
-/// A stage's log: the job's own log file (written by Lakeline's scripts on any workspace), else
-/// the console log the local workspace keeps.
-async fn stage_log(client: &crate::cml::CmlClient, project: &str, stage: usize, job_id: &str, run_id: &str) -> StageLog {
-    let own = ["new_batch", "train_xgboost", "api_redeployment"][stage];
-    let candidates = [format!("logs/jobs/{job_id}/{run_id}.log"), format!("logs/{own}/{run_id}.log")];
-    for path in candidates {
-        if let Ok(bytes) = client.download_project_file(project, &path).await {
-            let start = bytes.len().saturating_sub(LOG_TAIL);
-            return StageLog { stage, path, text: String::from_utf8_lossy(&bytes[start..]).into_owned() };
-        }
-    }
-    StageLog { stage, path: String::new(), text: "No log file in the project for this job run (yet).".into() }
-}
-
-#[async_trait::async_trait]
-impl app::backend::Backend for ServerBackend {
-    async fn server_status(&self) -> Result<ServerStatus, AppError> {
-        self.store.ping().await.map_err(store_error)?;
-        Ok(ServerStatus {
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            uptime_seconds: self.started.elapsed().as_secs(),
-            database: self.database.clone(),
-            workspace: self.description.clone(),
-        })
+        Ok(PipelineRunDetail { run: views::summary(&row, &stages, Utc::now()), lineage: views::lineage(&row), logs: stages.iter().map(views::log).collect() })
     }
 
-    async fn current_run(&self) -> Result<Option<PipelineRunDetail>, AppError> {
-        match self.store.latest_pipeline_run().await.map_err(store_error)? {
-            Some(id) => Ok(Some(self.detail(id, false).await?)),
-            None => Ok(None),
-        }
-    }
-
-    async fn trigger(&self, arguments: String, environment: String) -> Result<i64, AppError> {
-        Ok(self.tracker.trigger(arguments, environment).await?)
-    }
-
-    async fn stop(&self, id: i64) -> Result<(), AppError> {
-        Ok(self.tracker.stop(id).await?)
-    }
-
-    async fn history(&self, filter: HistoryFilter, page: i64) -> Result<HistoryPage, AppError> {
-        let query = HistoryQuery::parse(&filter).map_err(|e| AppError::Invalid(format!("History filter {e}")))?;
-        if page < 0 {
-            return Err(AppError::Invalid(format!("page: {page} is not a page number (0 is the first page)")));
-        }
-        let (runs, total) = self.store.history(&query, page, PAGE_SIZE).await.map_err(store_error)?;
-        Ok(HistoryPage { runs, total, page, page_size: PAGE_SIZE })
-    }
-
-    async fn run_detail(&self, id: i64) -> Result<PipelineRunDetail, AppError> {
-        self.detail(id, true).await
-    }
-
-    async fn setup_view(&self) -> Result<SetupView, AppError> {
+    /// Checks the jobs against their definition in the workspace (a user's action) and keeps the
+    /// answer for the Settings page.
+    async fn check_setup(&self) -> SetupView {
         let definition = self.tracker.definition().await;
         let client = self.tracker.client();
         let project_id = self.tracker.project_id().to_string();
@@ -174,21 +105,109 @@ impl app::backend::Backend for ServerBackend {
             }
             Err(e) => view.error = Some(e.to_string()),
         }
-        Ok(view)
+        *self.setup.lock().await = Some(view.clone());
+        view
+    }
+}
+
+async fn merged_settings(store: &Store, defaults: &PipelineSettings) -> crate::store::Result<PipelineSettings> {
+    let saved = store.settings().await?;
+    let get = |key: &str, default: &str| saved.get(key).cloned().unwrap_or_else(|| default.to_string());
+    Ok(PipelineSettings {
+        owner_suffix: get("owner_suffix", &defaults.owner_suffix),
+        runtime_kernel: get("runtime_kernel", &defaults.runtime_kernel),
+        runtime_editor: get("runtime_editor", &defaults.runtime_editor),
+        runtime_edition: get("runtime_edition", &defaults.runtime_edition),
+        accuracy_key: get("accuracy_key", &defaults.accuracy_key),
+        recall_key: get("recall_key", &defaults.recall_key),
+    })
+}
+
+#[async_trait::async_trait]
+impl app::backend::Backend for ServerBackend {
+    async fn server_status(&self) -> Result<ServerStatus, AppError> {
+        self.store.ping().await.map_err(store_error)?;
+        Ok(ServerStatus {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            uptime_seconds: self.started.elapsed().as_secs(),
+            database: self.database.clone(),
+            workspace: self.description.clone(),
+        })
     }
 
+    async fn current_run(&self) -> Result<Option<PipelineRunDetail>, AppError> {
+        match self.store.latest_pipeline_run().await.map_err(store_error)? {
+            Some(id) => Ok(Some(self.detail(id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    #[tracing::instrument(skip_all, err(level = "info", Display))]
+    async fn trigger(&self, arguments: String, environment: String) -> Result<i64, AppError> {
+        Ok(self.tracker.trigger(arguments, environment).await?)
+    }
+
+    #[tracing::instrument(skip_all, err(level = "info", Display))]
+    async fn stop(&self, id: i64) -> Result<(), AppError> {
+        Ok(self.tracker.stop(id).await?)
+    }
+
+    async fn history(&self, filter: HistoryFilter, cursor: HistoryCursor) -> Result<HistoryPage, AppError> {
+        let query = HistoryQuery::parse(&filter).map_err(|e| AppError::Invalid(format!("History filter {e}")))?;
+        let at = match (cursor.before, cursor.after) {
+            (Some(_), Some(_)) => return Err(AppError::Invalid("history: give before or after, not both".into())),
+            (Some(id), None) => Cursor::Before(id),
+            (None, Some(id)) => Cursor::After(id),
+            (None, None) => Cursor::Newest,
+        };
+        if let Cursor::Before(id) | Cursor::After(id) = at {
+            if !self.store.pipeline_run_exists(id).await.map_err(store_error)? {
+                return Err(AppError::Invalid(format!("history: there is no pipeline run {id} to page from")));
+            }
+        }
+        let rows = self.store.history(&query, at, PAGE_SIZE).await.map_err(store_error)?;
+        let now = Utc::now();
+        Ok(HistoryPage {
+            runs: rows.runs.iter().map(|(run, stages)| views::summary(run, stages, now)).collect(),
+            total: rows.total,
+            newer_count: rows.newer_count,
+            page_size: PAGE_SIZE,
+            older: rows.older_than.map(|id| HistoryCursor { before: Some(id), after: None }),
+            newer: rows.newer_than.map(|id| HistoryCursor { before: None, after: Some(id) }),
+        })
+    }
+
+    async fn run_detail(&self, id: i64) -> Result<PipelineRunDetail, AppError> {
+        self.detail(id).await
+    }
+
+    /// The last check of the jobs; the first time (after a start) it is made now.
+    async fn setup_view(&self) -> Result<SetupView, AppError> {
+        if let Some(view) = self.setup.lock().await.clone() {
+            return Ok(view);
+        }
+        Ok(self.check_setup().await)
+    }
+
+    #[tracing::instrument(skip_all, err(level = "info", Display))]
+    async fn check_setup_again(&self) -> Result<SetupView, AppError> {
+        Ok(self.check_setup().await)
+    }
+
+    #[tracing::instrument(skip_all, err(level = "info", Display))]
     async fn apply_setup(&self) -> Result<SetupView, AppError> {
         let definition = self.tracker.definition().await;
         definition.apply(self.tracker.client(), self.tracker.project_id()).await.map_err(cml_error)?;
         self.store.record_event("lakeline", "pipeline.setup", &format!("jobs for suffix {:?}", definition.settings.owner_suffix)).await.map_err(store_error)?;
         self.tracker.set_definition(definition).await;
-        self.setup_view().await
+        Ok(self.check_setup().await)
     }
 
     async fn settings(&self) -> Result<PipelineSettings, AppError> {
         Ok(self.tracker.definition().await.settings)
     }
 
+    #[tracing::instrument(skip_all, err(level = "info", Display))]
     async fn save_settings(&self, settings: PipelineSettings) -> Result<PipelineSettings, AppError> {
         if settings.owner_suffix.trim().is_empty() || settings.owner_suffix.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')) {
             return Err(AppError::Invalid("the owner suffix must be letters, digits, '_' or '-'".into()));
@@ -209,33 +228,20 @@ impl app::backend::Backend for ServerBackend {
         }
         let merged = merged_settings(&self.store, &self.defaults).await.map_err(store_error)?;
         self.tracker.set_definition(Definition { settings: merged.clone() }).await;
+        *self.setup.lock().await = None;
         Ok(merged)
     }
 
     async fn quality_series(&self) -> Result<Vec<QualityPoint>, AppError> {
-        self.store.quality_series(50).await.map_err(store_error)
+        self.store.quality_series(50).await.map(views::quality).map_err(store_error)
     }
 
     async fn latest_deployment(&self) -> Result<Option<DeploymentView>, AppError> {
-        let Some(run) = self.store.latest_deployed_run().await.map_err(store_error)? else { return Ok(None) };
-        let (Some(model_id), Some(build_id), Some(deployment_id)) = (run.lineage.model_id.clone(), run.lineage.build_id.clone(), run.lineage.deployment_id.clone()) else {
-            return Ok(None);
-        };
-        let client = self.tracker.client();
-        let project = self.tracker.project_id();
-        let model = client.get_model(project, &model_id).await.map_err(cml_error)?;
-        let deployment = client.get_model_deployment(project, &model_id, &build_id, &deployment_id).await.map_err(cml_error)?;
-        Ok(Some(DeploymentView {
-            pipeline_run_id: Some(run.id),
-            model_name: model.name,
-            model_id,
-            build_id,
-            deployment_id,
-            status: deployment.status,
-            version: run.lineage.model_version_number,
-        }))
+        let run = self.store.latest_deployed_run().await.map_err(store_error)?;
+        Ok(run.as_ref().and_then(views::deployment))
     }
 
+    #[tracing::instrument(skip_all, err(level = "info", Display))]
     async fn predict(&self, request: String) -> Result<String, AppError> {
         let body: serde_json::Value = serde_json::from_str(&request).map_err(|e| AppError::Invalid(format!("the request is not JSON: {e}")))?;
         let Some(run) = self.store.latest_deployed_run().await.map_err(store_error)? else {

@@ -8,6 +8,7 @@ pub mod http;
 pub mod pipeline;
 pub mod store;
 pub mod telemetry;
+pub mod views;
 pub mod workspace;
 
 use std::future::Future;

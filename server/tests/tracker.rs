@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use app::api::PipelineSettings;
 use cml_api::CreateJobRequest;
 use common::workspace::TestWorkspace;
+use domain::{ChangeKind, JobRunState, PipelineStatus, RunSource, Stage};
 use lakeline::pipeline::definition::Definition;
 use lakeline::pipeline::tracker::{Tracker, TrackerError};
-use lakeline::store::history::HistoryQuery;
+use lakeline::store::history::{Cursor, HistoryQuery};
 use lakeline::store::Store;
 
 fn definition() -> Definition {
@@ -33,7 +34,7 @@ async fn jobs(ws: &TestWorkspace, scripts: [&str; 3]) {
     std::fs::write(ws.file("slow.py"), "import time\ntime.sleep(1.5)\nprint('done')\n").unwrap();
     let d = definition();
     let mut parent = String::new();
-    for (stage, script) in scripts.into_iter().enumerate() {
+    for (&stage, script) in Stage::ALL.iter().zip(scripts) {
         let request = CreateJobRequest { name: d.job_name(stage), script: script.into(), parent_id: parent.clone(), ..Default::default() };
         parent = ws.client.create_job(&ws.project_id, &request).await.unwrap().id;
     }
@@ -45,14 +46,14 @@ async fn tracker(ws: &TestWorkspace, db: &std::path::Path) -> (Arc<Tracker>, Sto
 }
 
 /// Reconciles until pipeline run `id` is no longer running; returns its status and the passes made.
-async fn settle(tracker: &Tracker, store: &Store, id: i64) -> (String, u64) {
+async fn settle(tracker: &Tracker, store: &Store, id: i64) -> (PipelineStatus, u64) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut passes = 0;
     loop {
         tracker.reconcile().await.unwrap();
         passes += 1;
         let (run, _) = store.pipeline_run(id).await.unwrap().unwrap();
-        if run.status != "running" {
+        if !run.status.is_active() {
             return (run.status, passes);
         }
         assert!(Instant::now() < deadline, "pipeline run {id} never finished");
@@ -72,35 +73,42 @@ async fn a_triggered_chain_becomes_one_pipeline_run_with_three_stages() {
     // Who am I, the three jobs by name, each one's newest run (none may be active), the start.
     let trigger_calls = ws.client.calls_made() - before_trigger;
     assert!(trigger_calls <= 8, "a trigger costs at most 8 API calls, it made {trigger_calls}");
+    let mut events = tracker.subscribe();
     let before_chain = ws.client.calls_made();
     let (status, passes) = settle(&tracker, &store, id).await;
-    assert_eq!(status, "succeeded");
+    assert_eq!(status, PipelineStatus::Succeeded);
     let (run, stages) = store.pipeline_run(id).await.unwrap().unwrap();
-    assert_eq!(run.source, "lakeline");
+    assert_eq!(run.source, RunSource::Lakeline);
     assert_eq!(stages.len(), 3);
-    assert!(stages.iter().all(|s| s.status == "ENGINE_SUCCEEDED"));
+    assert!(stages.iter().all(|s| s.state == JobRunState::Succeeded));
     let finished = |i: usize| stages[i].finished_at.unwrap_or_else(|| panic!("stage {i} has finished_at: {stages:?}"));
     assert!(finished(0) <= stages[1].created_at && finished(1) <= stages[2].created_at, "the stages ran one after another: {stages:?}");
-    // While a chain is active a pass reads at most the current and the next stage's job (the first
-    // pass reads all three); lineage lookups come on top: per stage that succeeds at most the
-    // batch summary and the experiment (these scripts write neither).
-    let calls = ws.client.calls_made() - before_chain;
-    let budget = 3 + 2 * (passes - 1) + 3 * 2;
-    eprintln!("tracker, active chain: {calls} API calls in {passes} passes (budget {budget})");
-    assert!(calls <= budget, "an active chain cost {calls} API calls in {passes} passes, more than the budget of {budget}");
-    assert!(calls >= passes, "every pass reads at least one job's runs");
+    assert!(stages.iter().all(|s| s.log_final && s.log_tail.as_deref().is_some_and(|t| t.contains("hello from"))), "each stage's final log is kept: {stages:?}");
 
-    // Idle: one reconcile costs one list call per job and nothing else.
+    // While a chain is active a pass reads one job (its active run, or the next job's runs while
+    // a dependent is awaited); the first pass after a start reads all three. On top: per observed
+    // change of a job run its log tail (one call, these logs are where the local workspace keeps
+    // them), and per lineage step the batch summary and the experiment (these scripts write neither).
+    let (mut stage_changes, mut lineage_steps) = (0, 0);
+    while let Ok(change) = events.try_recv() {
+        match change.kind {
+            ChangeKind::Stage => stage_changes += 1,
+            ChangeKind::Lineage => lineage_steps += 1,
+            _ => {}
+        }
+    }
+    let calls = ws.client.calls_made() - before_chain;
+    let budget = 3 + (passes - 1) + stage_changes + 2 * lineage_steps;
+    eprintln!("tracker, active chain: {calls} API calls in {passes} passes, {stage_changes} stage changes, {lineage_steps} lineage steps (budget {budget})");
+    assert!(calls <= budget, "an active chain cost {calls} API calls, more than the budget of {budget}");
+    assert!(calls >= passes, "every pass reads at least one job");
+
+    // Idle: a pass reads New Batch's newest runs and nothing more.
     let before = ws.client.calls_made();
     tracker.reconcile().await.unwrap();
     let per_pass = ws.client.calls_made() - before;
-    assert_eq!(per_pass, 3, "an idle pass lists the three jobs' newest runs and nothing more");
-    eprintln!(
-        "tracker, idle: {per_pass} calls per pass, one pass every {:?} = {} calls per minute",
-        lakeline::pipeline::tracker::SLOW,
-        per_pass * 60 / lakeline::pipeline::tracker::SLOW.as_secs()
-    );
-    assert_eq!(store.history(&HistoryQuery::default(), 0, 10).await.unwrap().1, 1, "no duplicate pipeline run");
+    assert_eq!(per_pass, 1, "an idle pass lists New Batch's newest runs and nothing more");
+    assert_eq!(store.history(&HistoryQuery::default(), Cursor::Newest, 10).await.unwrap().total, 1, "no duplicate pipeline run");
     ws.workspace.shutdown().await;
 }
 
@@ -111,15 +119,17 @@ async fn runs_started_outside_lakeline_are_tracked_too() {
     let db = tempfile::tempdir().unwrap();
     let (tracker, store) = tracker(&ws, &db.path().join("l.db")).await;
     // As if someone clicked Run on New Batch in the CML UI.
-    let batch = ws.client.find_jobs_by_name(&ws.project_id, &definition().job_name(0)).await.unwrap().remove(0);
+    let batch = ws.client.find_jobs_by_name(&ws.project_id, &definition().job_name(Stage::NewBatch)).await.unwrap().remove(0);
     ws.client.create_job_run(&ws.project_id, &batch.id, &Default::default()).await.unwrap();
     tracker.reconcile().await.unwrap();
-    let (runs, total) = store.history(&HistoryQuery::default(), 0, 10).await.unwrap();
+    let page = store.history(&HistoryQuery::default(), Cursor::Newest, 10).await.unwrap();
+    let (runs, total) = (page.runs, page.total);
     assert_eq!(total, 1);
-    assert_eq!(runs[0].source, "external");
-    assert!(!runs[0].triggered_by.is_empty());
-    assert_eq!(settle(&tracker, &store, runs[0].id).await.0, "succeeded");
-    assert_eq!(store.stages(runs[0].id).await.unwrap().len(), 3);
+    let (run, _) = &runs[0];
+    assert_eq!(run.source, RunSource::External);
+    assert!(!run.triggered_by.is_empty());
+    assert_eq!(settle(&tracker, &store, run.id).await.0, PipelineStatus::Succeeded);
+    assert_eq!(store.stages(run.id).await.unwrap().len(), 3);
     ws.workspace.shutdown().await;
 }
 
@@ -140,9 +150,9 @@ async fn a_restarted_lakeline_picks_up_a_chain_where_it_was() {
     // Lakeline is down while the chain goes on.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (tracker, store) = tracker(&ws, &path).await;
-    assert_eq!(settle(&tracker, &store, id).await.0, "succeeded");
+    assert_eq!(settle(&tracker, &store, id).await.0, PipelineStatus::Succeeded);
     assert_eq!(store.stages(id).await.unwrap().len(), 3);
-    assert_eq!(store.history(&HistoryQuery::default(), 0, 10).await.unwrap().1, 1, "the chain was not imported again");
+    assert_eq!(store.history(&HistoryQuery::default(), Cursor::Newest, 10).await.unwrap().total, 1, "the chain was not imported again");
     ws.workspace.shutdown().await;
 }
 
@@ -161,12 +171,12 @@ async fn a_second_trigger_while_a_chain_is_active_is_refused_even_at_the_same_mo
     assert!(refused.to_string().contains("still running"), "{refused}");
     let again = tracker.trigger(String::new(), String::new()).await.unwrap_err();
     assert!(matches!(again, TrackerError::AlreadyRunning(_)), "{again}");
-    assert_eq!(settle(&tracker, &store, ok).await.0, "succeeded");
+    assert_eq!(settle(&tracker, &store, ok).await.0, PipelineStatus::Succeeded);
     // Once the chain is over, a new run may start.
     let next = tracker.trigger(String::new(), String::new()).await.unwrap();
     assert_ne!(next, ok);
     tracker.stop(next).await.unwrap();
-    assert_eq!(settle(&tracker, &store, next).await.0, "stopped");
+    assert_eq!(settle(&tracker, &store, next).await.0, PipelineStatus::Stopped);
     ws.workspace.shutdown().await;
 }
 

@@ -1,5 +1,7 @@
 //! Small formatting helpers shared by the pages.
 
+use crate::api::{DeploymentState, RunSource};
+
 /// `2026-11-22T06:31:32.123456Z` → `2026-11-22 06:31:32 UTC`.
 pub fn when(t: &str) -> String {
     let t = t.trim_end_matches('Z');
@@ -24,9 +26,17 @@ pub fn duration(seconds: Option<f64>) -> String {
 }
 
 /// Who started a pipeline run, and where: "paul, in Lakeline" or "paul, outside Lakeline".
-pub fn who(triggered_by: &str, source: &str) -> String {
-    let place = if source == "lakeline" { "in Lakeline" } else { "outside Lakeline" };
+pub fn who(triggered_by: &str, source: RunSource) -> String {
+    let place = match source {
+        RunSource::Lakeline => "in Lakeline",
+        RunSource::External => "outside Lakeline",
+    };
     format!("{triggered_by}, {place}")
+}
+
+/// A deployment's state in CML's word, or a dash when there is none (or CML's word is unknown).
+pub fn deployment(state: Option<DeploymentState>) -> &'static str {
+    state.map(DeploymentState::as_str).unwrap_or("—")
 }
 
 pub fn ratio(v: Option<f64>) -> String {

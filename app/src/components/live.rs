@@ -1,43 +1,40 @@
-//! Live updates: a counter that ticks whenever the server says a pipeline run changed (server-sent
-//! events from `/api/events`). Resources keyed on it refetch without a page reload.
+//! Live updates over server-sent events (`/api/events`): each event says which pipeline run
+//! changed and how ([`Change`]). Pages keep counters of the changes they show; resources keyed on
+//! a counter refetch only then, without a page reload. There is no polling.
 
 use leptos::prelude::*;
 
-/// A signal that increases on every change event (and never on the server).
-pub fn use_changes() -> RwSignal<u64> {
-    let ticks = RwSignal::new(0u64);
+use crate::api::Change;
+
+/// The latest change the server announced (never set on the server).
+pub fn use_changes() -> RwSignal<Option<Change>> {
+    let latest = RwSignal::new(None::<Change>);
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::closure::Closure;
         use wasm_bindgen::JsCast;
         if let Ok(source) = web_sys::EventSource::new("/api/events") {
-            let on_change = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| ticks.update(|n| *n += 1));
+            let on_change = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+                // An event the page cannot read still says that something changed.
+                let change = event.data().as_string().and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_else(Change::resync);
+                latest.set(Some(change));
+            });
             let _ = source.add_event_listener_with_callback("changed", on_change.as_ref().unchecked_ref());
             on_change.forget();
             let source = send_wrapper::SendWrapper::new(source);
             on_cleanup(move || source.close());
         }
     }
-    ticks
+    latest
 }
 
-/// A signal that increases every `millis` while `when` is true (browser only).
-pub fn use_ticker(millis: u32, when: Signal<bool>) -> RwSignal<u64> {
-    let ticks = RwSignal::new(0u64);
-    #[cfg(feature = "hydrate")]
-    {
-        if let Ok(handle) = set_interval_with_handle(
-            move || {
-                if when.get_untracked() {
-                    ticks.update(|n| *n += 1)
-                }
-            },
-            std::time::Duration::from_millis(millis as u64),
-        ) {
-            on_cleanup(move || handle.clear());
+/// A counter that increases on each change for which `wanted` holds.
+pub fn count_changes(changes: RwSignal<Option<Change>>, wanted: impl Fn(&Change) -> bool + Send + Sync + 'static) -> RwSignal<u64> {
+    let count = RwSignal::new(0u64);
+    Effect::new(move |_| {
+        if changes.get().is_some_and(|c| wanted(&c)) {
+            count.update(|n| *n += 1);
         }
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (millis, when);
-    ticks
+    });
+    count
 }

@@ -1,26 +1,27 @@
 use leptos::prelude::*;
 
 use crate::api::{latest_deployment, TestPrediction};
+use crate::components::format::deployment;
 
 const EXAMPLE: &str = r#"{"iot_signal_1": 5, "iot_signal_2": 6, "iot_signal_3": 52, "iot_signal_4": 103}"#;
 
 /// The latest deployment and a form that sends it a test prediction.
 #[component]
 pub fn PredictionPanel(changes: RwSignal<u64>) -> impl IntoView {
-    let deployment = Resource::new(move || changes.get(), |_| latest_deployment());
+    let latest = Resource::new(move || changes.get(), |_| latest_deployment());
     let predict = ServerAction::<TestPrediction>::new();
     let request = RwSignal::new(EXAMPLE.to_string());
     view! {
         <section class="panel" data-test="deployment-panel">
             <h2>"Latest deployment"</h2>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                {move || deployment.get().map(|d| match d {
+                {move || latest.get().map(|d| match d {
                     Ok(Some(d)) => view! {
                         <p>
                             <strong>{d.model_name.clone()}</strong>
                             {d.version.map(|v| format!(" · version {v}")).unwrap_or_default()}
                             " · deployment " <span class="mono">{d.deployment_id.clone()}</span> " · "
-                            <span class=format!("status {}", d.status) data-test="deployment-status">{d.status.clone()}</span>
+                            <span class=format!("status {}", deployment(d.state)) data-test="deployment-status">{deployment(d.state)}</span>
                             {d.pipeline_run_id.map(|id| view! { " · from " <a href=format!("/runs/{id}")>{format!("pipeline run {id}")}</a> })}
                         </p>
                     }.into_any(),

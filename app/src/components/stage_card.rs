@@ -1,12 +1,12 @@
 use leptos::prelude::*;
 
-use crate::api::{StageLog, StageView, STAGES};
+use crate::api::{Stage, StageLog, StageView};
 use crate::components::format::{duration, when_opt};
 
 /// One stage of a pipeline run: status in CML's words, start, duration and a log tail.
 #[component]
-pub fn StageCard(stage: usize, view: Option<StageView>, log: Option<StageLog>) -> impl IntoView {
-    let status = view.as_ref().map(|v| v.status.clone()).unwrap_or_else(|| "not started".into());
+pub fn StageCard(stage: Stage, view: Option<StageView>, log: Option<StageLog>) -> impl IntoView {
+    let status = view.as_ref().map(|v| v.state.word()).unwrap_or("not started").to_string();
     let class = format!("stage-card status-{}", status.replace(' ', "-"));
     let tail = log
         .map(|l| {
@@ -15,9 +15,9 @@ pub fn StageCard(stage: usize, view: Option<StageView>, log: Option<StageLog>) -
         })
         .unwrap_or_default();
     view! {
-        <section class=class data-test=format!("stage-{stage}")>
+        <section class=class data-test=format!("stage-{}", stage.index())>
             <header>
-                <h3>{STAGES[stage]}</h3>
+                <h3>{stage.title()}</h3>
                 <span class=format!("status {}", status.replace(' ', "-")) data-test="stage-status">{status.clone()}</span>
             </header>
             <dl>
@@ -28,7 +28,7 @@ pub fn StageCard(stage: usize, view: Option<StageView>, log: Option<StageLog>) -
                 <dt>"Job run"</dt>
                 <dd class="mono">{view.as_ref().map(|v| v.run_id.clone()).unwrap_or_else(|| "—".into())}</dd>
             </dl>
-            <pre class="log-tail">{tail}</pre>
+            <pre class="log-tail" data-test="log-tail">{tail}</pre>
         </section>
     }
 }

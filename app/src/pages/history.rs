@@ -2,27 +2,28 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{list_pipeline_runs, HistoryFilter, STAGES};
-use crate::components::format::{duration, ratio, snapshot_range, when, who};
-use crate::components::live::use_changes;
+use crate::api::{list_pipeline_runs, HistoryCursor, HistoryFilter, PipelineStatus, Stage};
+use crate::components::format::{deployment, duration, ratio, snapshot_range, when, who};
+use crate::components::live::{count_changes, use_changes};
 
 /// Every pipeline run, newest first, with filters and pages. The filters live in the URL.
 #[component]
 pub fn HistoryPage() -> impl IntoView {
     let query = use_query_map();
-    let changes = use_changes();
+    let changes = count_changes(use_changes(), |c| c.shows_in_lists());
     let filter = move || {
         let q = query.get();
         let get = |k: &str| q.get(k).unwrap_or_default();
         (
             HistoryFilter { status: get("status"), from: get("from"), to: get("to"), who: get("who"), snapshot: get("snapshot") },
-            get("page").parse::<i64>().unwrap_or(0).max(0),
+            get("cursor"),
         )
     };
-    let page = Resource::new(move || (filter(), changes.get()), |((f, p), _)| list_pipeline_runs(f, p));
-    let link = move |p: i64| {
+    let page = Resource::new(move || (filter(), changes.get()), |((f, c), _)| list_pipeline_runs(f, c));
+    let link = move |c: HistoryCursor| {
         let (f, _) = filter();
-        format!("/history?status={}&from={}&to={}&who={}&snapshot={}&page={p}", f.status, f.from, f.to, f.who, f.snapshot)
+        let q = |v: &str| encode(v);
+        format!("/history?status={}&from={}&to={}&who={}&snapshot={}&cursor={}", q(&f.status), q(&f.from), q(&f.to), q(&f.who), q(&f.snapshot), c.encode())
     };
     view! {
         <Title text="History"/>
@@ -33,7 +34,7 @@ pub fn HistoryPage() -> impl IntoView {
                 view! {
                     <label>"Status "
                         <select name="status">
-                            {["", "running", "succeeded", "failed", "stopped", "timedout", "incomplete"].into_iter().map(|s| {
+                            {std::iter::once("").chain(PipelineStatus::NAMES.iter().copied()).map(|s| {
                                 let selected = s == f.status;
                                 view! { <option value=s selected=selected>{if s.is_empty() { "any" } else { s }}</option> }
                             }).collect_view()}
@@ -53,7 +54,8 @@ pub fn HistoryPage() -> impl IntoView {
                 Ok(page) if page.runs.is_empty() => view! { <p class="empty">"No pipeline run matches."</p> }.into_any(),
                 Ok(page) => {
                     let pages = (page.total + page.page_size - 1) / page.page_size;
-                    let (current, total) = (page.page, page.total);
+                    let (current, total) = (page.newer_count / page.page_size, page.total);
+                    let (older, newer) = (page.older, page.newer);
                     view! {
                         <table class="history" data-test="history">
                             <thead><tr>
@@ -62,37 +64,68 @@ pub fn HistoryPage() -> impl IntoView {
                             </tr></thead>
                             <tbody>
                                 {page.runs.into_iter().map(|r| {
-                                    let stages = (0..3).map(|i| {
-                                        let s = r.stages.iter().find(|s| s.stage == i).map(|s| s.status.clone()).unwrap_or_else(|| "—".into());
+                                    let stages = Stage::ALL.iter().map(|&stage| {
+                                        let s = r.stages.iter().find(|s| s.stage == stage).map(|s| s.state.word()).unwrap_or("—");
                                         let class = format!("pill status {s}");
-                                        view! { <span class=class title=STAGES[i]>{s}</span> }
+                                        view! { <span class=class title=stage.title()>{s}</span> }
                                     }).collect_view();
                                     view! {
                                         <tr data-test="history-row">
                                             <td><a href=format!("/runs/{}", r.id)>{format!("#{}", r.id)}</a></td>
                                             <td>{when(&r.created_at)}</td>
-                                            <td>{who(&r.triggered_by, &r.source)}</td>
-                                            <td><span class=format!("status {}", r.status)>{r.status.clone()}</span></td>
+                                            <td>{who(&r.triggered_by, r.source)}</td>
+                                            <td><span class=format!("status {}", r.status)>{r.status.as_str()}</span></td>
                                             <td class="pills">{stages}</td>
                                             <td>{duration(r.duration_seconds)}</td>
                                             <td class="mono" data-test="snapshot-range">{snapshot_range(&r.parent_snapshot_id, &r.snapshot_id)}</td>
                                             <td>{ratio(r.accuracy)}</td>
                                             <td>{ratio(r.recall)}</td>
                                             <td>{r.model_version.map(|v| format!("v{v}")).unwrap_or_else(|| "—".into())}</td>
-                                            <td>{r.deployment_status.clone().unwrap_or_else(|| "—".into())}</td>
+                                            <td data-test="history-deployment">{deployment(r.deployment)}</td>
                                         </tr>
                                     }
                                 }).collect_view()}
                             </tbody>
                         </table>
                         <nav class="pager">
-                            {(current > 0).then(|| view! { <a href=link(current - 1)>"← newer"</a> })}
+                            {newer.map(|c| view! { <a href=link(c) data-test="newer-page">"← newer"</a> })}
                             <span>{format!(" page {} of {} · {} runs ", current + 1, pages.max(1), total)}</span>
-                            {(current + 1 < pages).then(|| view! { <a href=link(current + 1)>"older →"</a> })}
+                            {older.map(|c| view! { <a href=link(c) data-test="older-page">"older →"</a> })}
                         </nav>
                     }.into_any()
                 }
             })}
         </Transition>
+    }
+}
+
+/// Percent-encodes a query value (filters are typed by users: `&`, `#`, `%`, spaces).
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(super::encode("a&b c%"), "a%26b%20c%25");
+        assert_eq!(super::encode("2026-11-22"), "2026-11-22");
+    }
+
+    #[test]
+    fn cursors_read_back_what_they_write() {
+        use crate::api::HistoryCursor;
+        for c in [HistoryCursor::default(), HistoryCursor { before: Some(7), after: None }, HistoryCursor { before: None, after: Some(9) }] {
+            assert_eq!(HistoryCursor::parse(&c.encode()), Ok(c));
+        }
+        assert!(HistoryCursor::parse("page-3").unwrap_err().starts_with("cursor:"));
+        assert!(HistoryCursor::parse("before-x").is_err());
     }
 }

@@ -1,9 +1,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::{current_pipeline_run, quality_series, StopPipeline, TriggerPipeline};
+use crate::api::{current_pipeline_run, quality_series, Stage, StopPipeline, TriggerPipeline};
 use crate::components::format::{duration, ratio, snapshot_range, when, who};
-use crate::components::live::{use_changes, use_ticker};
+use crate::components::live::{count_changes, use_changes};
 use crate::components::prediction::PredictionPanel;
 use crate::components::quality_chart::QualityChart;
 use crate::components::stage_card::StageCard;
@@ -13,21 +13,22 @@ use crate::components::stage_card::StageCard;
 pub fn PipelinePage() -> impl IntoView {
     let changes = use_changes();
     let running = RwSignal::new(false);
-    // Log tails grow without status changes: refresh them every three seconds while running.
-    let ticks = use_ticker(3000, running.into());
+    // Every change may concern the newest run (its stages, status, log tails, lineage).
+    let any_change = count_changes(changes, |_| true);
+    let model_changes = count_changes(changes, |c| c.touches_models());
     let trigger = ServerAction::<TriggerPipeline>::new();
     let stop = ServerAction::<StopPipeline>::new();
     let current = Resource::new(
-        move || (changes.get(), ticks.get(), trigger.version().get(), stop.version().get()),
+        move || (any_change.get(), trigger.version().get(), stop.version().get()),
         |_| current_pipeline_run(),
     );
-    let quality = Resource::new(move || changes.get(), |_| quality_series());
+    let quality = Resource::new(move || model_changes.get(), |_| quality_series());
     let confirming = RwSignal::new(false);
     let arguments = RwSignal::new(String::new());
     let environment = RwSignal::new(String::new());
 
     Effect::new(move |_| {
-        let is_running = current.get().and_then(|r| r.ok()).flatten().is_some_and(|d| d.run.status == "running");
+        let is_running = current.get().and_then(|r| r.ok()).flatten().is_some_and(|d| d.run.status.is_active());
         running.set(is_running);
     });
 
@@ -69,22 +70,22 @@ pub fn PipelinePage() -> impl IntoView {
                 Ok(Some(detail)) => {
                     let run = detail.run.clone();
                     let id = run.id;
-                    let stages = (0..3).map(|i| {
-                        let stage = run.stages.iter().find(|s| s.stage == i).cloned();
-                        let log = detail.logs.iter().find(|l| l.stage == i).cloned();
-                        view! { <StageCard stage=i view=stage log=log/> }
+                    let stages = Stage::ALL.iter().map(|&stage| {
+                        let view_ = run.stages.iter().find(|s| s.stage == stage).cloned();
+                        let log = detail.logs.iter().find(|l| l.stage == stage).cloned();
+                        view! { <StageCard stage=stage view=view_ log=log/> }
                     }).collect_view();
                     view! {
                         <section class="current-run" data-test="current-run">
                             <h2>
                                 <a href=format!("/runs/{id}")>{format!("Pipeline run {id}")}</a>
-                                " " <span class=format!("status {}", run.status) data-test="run-status">{run.status.clone()}</span>
+                                " " <span class=format!("status {}", run.status) data-test="run-status">{run.status.as_str()}</span>
                             </h2>
                             <p class="meta">
-                                {format!("Started {} by {} · {}", when(&run.created_at), who(&run.triggered_by, &run.source), duration(run.duration_seconds))}
+                                {format!("Started {} by {} · {}", when(&run.created_at), who(&run.triggered_by, run.source), duration(run.duration_seconds))}
                                 {format!(" · snapshot {} · accuracy {} · recall {}", snapshot_range(&run.parent_snapshot_id, &run.snapshot_id), ratio(run.accuracy), ratio(run.recall))}
                             </p>
-                            <Show when=move || run.status == "running">
+                            <Show when=move || run.status.is_active()>
                                 <button data-test="stop-pipeline" on:click=move |_| { stop.dispatch(StopPipeline { id }); }>"Stop"</button>
                             </Show>
                             <div class="stages">{stages}</div>
@@ -102,6 +103,6 @@ pub fn PipelinePage() -> impl IntoView {
                 })}
             </Transition>
         </section>
-        <PredictionPanel changes=changes/>
+        <PredictionPanel changes=model_changes/>
     }
 }

@@ -2,9 +2,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{get_pipeline_run, KeyValue, STAGES};
-use crate::components::format::{duration, when, when_opt, who};
-use crate::components::live::use_changes;
+use crate::api::{get_pipeline_run, KeyValue, Stage};
+use crate::components::format::{deployment, duration, when, when_opt, who};
+use crate::components::live::{count_changes, use_changes};
 
 fn table(rows: Vec<KeyValue>, test: &'static str) -> impl IntoView {
     view! {
@@ -24,8 +24,8 @@ fn or_dash(v: &Option<String>) -> String {
 #[component]
 pub fn RunDetailPage() -> impl IntoView {
     let params = use_params_map();
-    let changes = use_changes();
     let id = move || params.get().get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    let changes = count_changes(use_changes(), move |c| c.concerns(Some(id())));
     let detail = Resource::new(move || (id(), changes.get()), |(id, _)| get_pipeline_run(id));
     view! {
         <Title text=move || format!("Pipeline run {}", id())/>
@@ -40,8 +40,8 @@ pub fn RunDetailPage() -> impl IntoView {
                         Err(_) => format!("{raw} (not a number; shown as logged)"),
                     });
                     view! {
-                        <h1>{format!("Pipeline run {}", run.id)} " " <span class=format!("status {}", run.status) data-test="run-status">{run.status.clone()}</span></h1>
-                        <p class="meta">{format!("Started {} by {} · {}", when(&run.created_at), who(&run.triggered_by, &run.source), duration(run.duration_seconds))}</p>
+                        <h1>{format!("Pipeline run {}", run.id)} " " <span class=format!("status {}", run.status) data-test="run-status">{run.status.as_str()}</span></h1>
+                        <p class="meta">{format!("Started {} by {} · {}", when(&run.created_at), who(&run.triggered_by, run.source), duration(run.duration_seconds))}</p>
                         <h2>"Lineage"</h2>
                         <ol class="lineage" data-test="lineage">
                             <li data-test="lineage-snapshot">
@@ -71,7 +71,7 @@ pub fn RunDetailPage() -> impl IntoView {
                             </li>
                             <li data-test="lineage-deployment">
                                 <h3>"Deployment"</h3>
-                                <p>{format!("deployment {} · ", or_dash(&l.deployment_id))}<span class="status" data-test="lineage-deployment-status">{or_dash(&l.deployment_status)}</span></p>
+                                <p>{format!("deployment {} · ", or_dash(&l.deployment_id))}<span class="status" data-test="lineage-deployment-status">{deployment(l.deployment)}</span></p>
                             </li>
                         </ol>
                         {(!l.problems.is_empty()).then(|| view! {
@@ -84,8 +84,8 @@ pub fn RunDetailPage() -> impl IntoView {
                             <tbody>
                                 {run.stages.iter().map(|s| view! {
                                     <tr>
-                                        <td>{STAGES[s.stage]}</td><td class="mono">{s.run_id.clone()}</td>
-                                        <td><span class=format!("status {}", s.status)>{s.status.clone()}</span></td>
+                                        <td>{s.stage.title()}</td><td class="mono">{s.run_id.clone()}</td>
+                                        <td><span class=format!("status {}", s.state.word())>{s.state.word()}</span></td>
                                         <td>{when_opt(&s.created_at)}</td><td>{when_opt(&s.running_at)}</td><td>{when_opt(&s.finished_at)}</td>
                                         <td>{duration(s.duration_seconds)}</td>
                                     </tr>
@@ -94,8 +94,8 @@ pub fn RunDetailPage() -> impl IntoView {
                         </table>
                         <h2>"Logs"</h2>
                         {d.logs.into_iter().map(|log| view! {
-                            <details class="log" open=log.stage == 0>
-                                <summary>{format!("{} — {}", STAGES[log.stage], log.path)}</summary>
+                            <details class="log" open=log.stage == Stage::NewBatch>
+                                <summary>{format!("{} — {}", log.stage.title(), log.path)}</summary>
                                 <pre>{log.text}</pre>
                             </details>
                         }).collect_view()}

@@ -1,15 +1,16 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::{get_settings, pipeline_setup, ApplyPipelineSetup, PipelineSettings, SaveSettings};
+use crate::api::{get_settings, pipeline_setup, ApplyPipelineSetup, CheckPipelineSetup, PipelineSettings, SaveSettings};
 
 /// The workspace Lakeline drives, the pipeline's three jobs (create missing, repair drifted) and
 /// the settings behind them.
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let apply = ServerAction::<ApplyPipelineSetup>::new();
+    let check = ServerAction::<CheckPipelineSetup>::new();
     let save = ServerAction::<SaveSettings>::new();
-    let setup = Resource::new(move || (apply.version().get(), save.version().get()), |_| pipeline_setup());
+    let setup = Resource::new(move || (apply.version().get(), check.version().get(), save.version().get()), |_| pipeline_setup());
     let settings = Resource::new(move || save.version().get(), |_| get_settings());
     view! {
         <Title text="Settings"/>
@@ -29,7 +30,7 @@ pub fn SettingsPage() -> impl IntoView {
                                 {view_.jobs.into_iter().map(|j| view! {
                                     <tr data-test="job-row">
                                         <td>{j.name}</td><td class="mono">{j.script}</td>
-                                        <td><span class=format!("status {}", j.state) data-test="job-state">{j.state.clone()}</span></td>
+                                        <td><span class=format!("status {}", j.state) data-test="job-state">{j.state.as_str()}</span></td>
                                         <td>{j.differences.join("; ")}</td>
                                     </tr>
                                 }).collect_view()}
@@ -41,6 +42,11 @@ pub fn SettingsPage() -> impl IntoView {
             <button class="primary" data-test="setup-jobs" disabled=move || apply.pending().get()
                 on:click=move |_| { apply.dispatch(ApplyPipelineSetup {}); }>
                 "Create missing jobs and repair drifted ones"
+            </button>
+            " "
+            <button data-test="check-setup" disabled=move || check.pending().get()
+                on:click=move |_| { check.dispatch(CheckPipelineSetup {}); }>
+                "Check again"
             </button>
             {move || apply.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error-box">{e.to_string()}</p> })}
         </section>

@@ -5,16 +5,16 @@
 //! Every call has a timeout. Lists follow `next_page_token` to the end.
 
 mod error;
+mod experiments;
+mod files;
+mod job_runs;
+mod jobs;
+mod models;
+mod projects;
+mod registry;
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use cml_api::{
-    CreateJobRequest, CreateJobRunRequest, CreateModelBuildRequest, CreateModelDeploymentRequest, CreateModelRequest,
-    CreateRegisteredModelRequest, Empty, Experiment, ExperimentRun, Job, JobRun, ListJobRunsResponse, LogExperimentRunBatchRequest,
-    ListProjectFilesResponse, Model, ModelBuild, ModelDeployment, Project, RegisteredModel, RegisteredModelVersion,
-    Runtime, UpdateJob, ValidateApiKeyRequest, ValidateApiKeyResponse,
-};
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -115,271 +115,6 @@ impl CmlClient {
         self.calls.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    // Auth and projects
-
-    pub async fn validate_key(&self) -> CmlResult<ValidateApiKeyResponse> {
-        let body = ValidateApiKeyRequest { audience: "API".into() };
-        self.call(Method::POST, &["auth", "validate_key"], &[], Some(&body), "validate_key").await
-    }
-
-    pub async fn list_projects(&self) -> CmlResult<Vec<Project>> {
-        self.list_all(&["projects"], &[], "projects", "list_projects").await
-    }
-
-    pub async fn get_project(&self, project_id: &str) -> CmlResult<Project> {
-        self.call(Method::GET, &["projects", project_id], &[], None::<&()>, "get_project").await
-    }
-
-    // Jobs
-
-    pub async fn list_jobs(&self, project_id: &str) -> CmlResult<Vec<Job>> {
-        self.list_all(&["projects", project_id, "jobs"], &[], "jobs", "list_jobs").await
-    }
-
-    /// Jobs whose name is exactly `name` (CML's filter matches substrings).
-    pub async fn find_jobs_by_name(&self, project_id: &str, name: &str) -> CmlResult<Vec<Job>> {
-        let jobs: Vec<Job> = self.list_all(&["projects", project_id, "jobs"], &[name_filter(name)], "jobs", "list_jobs").await?;
-        Ok(jobs.into_iter().filter(|j| j.name == name).collect())
-    }
-
-    pub async fn create_job(&self, project_id: &str, request: &CreateJobRequest) -> CmlResult<Job> {
-        self.call(Method::POST, &["projects", project_id, "jobs"], &[], Some(request), "create_job").await
-    }
-
-    pub async fn get_job(&self, project_id: &str, job_id: &str) -> CmlResult<Job> {
-        self.call(Method::GET, &["projects", project_id, "jobs", job_id], &[], None::<&()>, "get_job").await
-    }
-
-    pub async fn update_job(&self, project_id: &str, job_id: &str, patch: &UpdateJob) -> CmlResult<Job> {
-        self.call(Method::PATCH, &["projects", project_id, "jobs", job_id], &[], Some(patch), "update_job").await
-    }
-
-    pub async fn delete_job(&self, project_id: &str, job_id: &str) -> CmlResult<()> {
-        let _: Empty = self.call(Method::DELETE, &["projects", project_id, "jobs", job_id], &[], None::<&()>, "delete_job").await?;
-        Ok(())
-    }
-
-    // Job runs
-
-    /// Every run of a job matching `query`, all pages.
-    pub async fn list_job_runs(&self, project_id: &str, job_id: &str, query: &RunQuery) -> CmlResult<Vec<JobRun>> {
-        self.list_all(&["projects", project_id, "jobs", job_id, "runs"], &run_query(query), "job_runs", "list_job_runs").await
-    }
-
-    /// One page of a job's runs (newest first when asked), and the token of the next page.
-    pub async fn list_job_runs_page(
-        &self,
-        project_id: &str,
-        job_id: &str,
-        query: &RunQuery,
-        page_token: Option<&str>,
-    ) -> CmlResult<(Vec<JobRun>, String)> {
-        let mut params = run_query(query);
-        if let Some(token) = page_token.filter(|t| !t.is_empty()) {
-            params.push(("page_token", token.to_string()));
-        }
-        let page: ListJobRunsResponse =
-            self.call(Method::GET, &["projects", project_id, "jobs", job_id, "runs"], &params, None::<&()>, "list_job_runs").await?;
-        Ok((page.job_runs, page.next_page_token))
-    }
-
-    /// The newest run of a job (`sort=-created_at&page_size=1`).
-    pub async fn latest_job_run(&self, project_id: &str, job_id: &str) -> CmlResult<Option<JobRun>> {
-        let query = RunQuery { newest_first: true, page_size: Some(1), ..Default::default() };
-        let (runs, _) = self.list_job_runs_page(project_id, job_id, &query, None).await?;
-        Ok(runs.into_iter().next())
-    }
-
-    pub async fn create_job_run(&self, project_id: &str, job_id: &str, request: &CreateJobRunRequest) -> CmlResult<JobRun> {
-        self.call(Method::POST, &["projects", project_id, "jobs", job_id, "runs"], &[], Some(request), "create_job_run").await
-    }
-
-    pub async fn get_job_run(&self, project_id: &str, job_id: &str, run_id: &str) -> CmlResult<JobRun> {
-        self.call(Method::GET, &["projects", project_id, "jobs", job_id, "runs", run_id], &[], None::<&()>, "get_job_run").await
-    }
-
-    pub async fn stop_job_run(&self, project_id: &str, job_id: &str, run_id: &str) -> CmlResult<JobRun> {
-        let method = format!("{run_id}:stop");
-        self.call(Method::POST, &["projects", project_id, "jobs", job_id, "runs", &method], &[], None::<&()>, "stop_job_run").await
-    }
-
-    // Experiments (MLflow-backed)
-
-    pub async fn list_experiments(&self, project_id: &str) -> CmlResult<Vec<Experiment>> {
-        self.list_all(&["projects", project_id, "experiments"], &[], "experiments", "list_experiments").await
-    }
-
-    /// The experiment whose name is exactly `name`, if any.
-    pub async fn find_experiment(&self, project_id: &str, name: &str) -> CmlResult<Option<Experiment>> {
-        let segments = ["projects", project_id, "experiments"];
-        let found: Vec<Experiment> = self.list_all(&segments, &[name_filter(name)], "experiments", "list_experiments").await?;
-        Ok(found.into_iter().find(|e| e.name == name))
-    }
-
-    pub async fn get_experiment(&self, project_id: &str, experiment_id: &str) -> CmlResult<Experiment> {
-        self.call(Method::GET, &["projects", project_id, "experiments", experiment_id], &[], None::<&()>, "get_experiment").await
-    }
-
-    pub async fn list_experiment_runs(&self, project_id: &str, experiment_id: &str) -> CmlResult<Vec<ExperimentRun>> {
-        self.list_all(&["projects", project_id, "experiments", experiment_id, "runs"], &[], "experiment_runs", "list_experiment_runs").await
-    }
-
-    pub async fn get_experiment_run(&self, project_id: &str, experiment_id: &str, run_id: &str) -> CmlResult<ExperimentRun> {
-        self.call(Method::GET, &["projects", project_id, "experiments", experiment_id, "runs", run_id], &[], None::<&()>, "get_experiment_run").await
-    }
-
-    /// Logs metrics, params and tags to an experiment run (`LogExperimentRunBatch`).
-    pub async fn log_experiment_run_batch(&self, project_id: &str, experiment_id: &str, run_id: &str, request: &LogExperimentRunBatchRequest) -> CmlResult<()> {
-        let method = format!("{run_id}:logbatch");
-        let _: Empty = self.call(Method::POST, &["projects", project_id, "experiments", experiment_id, "runs", &method], &[], Some(request), "log_experiment_run_batch").await?;
-        Ok(())
-    }
-
-    // Model registry
-
-    /// Registers an experiment run's model; an existing `model_name` gets a new version.
-    pub async fn create_registered_model(&self, request: &CreateRegisteredModelRequest) -> CmlResult<RegisteredModel> {
-        self.call(Method::POST, &["registry", "models"], &[], Some(request), "create_registered_model").await
-    }
-
-    pub async fn get_registered_model(&self, model_id: &str) -> CmlResult<RegisteredModel> {
-        self.call(Method::GET, &["registry", "models", model_id], &[], None::<&()>, "get_registered_model").await
-    }
-
-    pub async fn get_registered_model_version(&self, model_id: &str, version_id: &str) -> CmlResult<RegisteredModelVersion> {
-        self.call(Method::GET, &["registry", "models", model_id, "versions", version_id], &[], None::<&()>, "get_registered_model_version").await
-    }
-
-    // Models, builds and deployments
-
-    pub async fn list_models(&self, project_id: &str) -> CmlResult<Vec<Model>> {
-        self.list_all(&["projects", project_id, "models"], &[], "models", "list_models").await
-    }
-
-    pub async fn create_model(&self, project_id: &str, request: &CreateModelRequest) -> CmlResult<Model> {
-        self.call(Method::POST, &["projects", project_id, "models"], &[], Some(request), "create_model").await
-    }
-
-    pub async fn get_model(&self, project_id: &str, model_id: &str) -> CmlResult<Model> {
-        self.call(Method::GET, &["projects", project_id, "models", model_id], &[], None::<&()>, "get_model").await
-    }
-
-    pub async fn list_model_builds(&self, project_id: &str, model_id: &str) -> CmlResult<Vec<ModelBuild>> {
-        self.list_all(&["projects", project_id, "models", model_id, "builds"], &[], "model_builds", "list_model_builds").await
-    }
-
-    pub async fn create_model_build(&self, project_id: &str, model_id: &str, request: &CreateModelBuildRequest) -> CmlResult<ModelBuild> {
-        self.call(Method::POST, &["projects", project_id, "models", model_id, "builds"], &[], Some(request), "create_model_build").await
-    }
-
-    pub async fn get_model_build(&self, project_id: &str, model_id: &str, build_id: &str) -> CmlResult<ModelBuild> {
-        self.call(Method::GET, &["projects", project_id, "models", model_id, "builds", build_id], &[], None::<&()>, "get_model_build").await
-    }
-
-    pub async fn list_model_deployments(&self, project_id: &str, model_id: &str, build_id: &str) -> CmlResult<Vec<ModelDeployment>> {
-        let segments = ["projects", project_id, "models", model_id, "builds", build_id, "deployments"];
-        self.list_all(&segments, &[], "model_deployments", "list_model_deployments").await
-    }
-
-    pub async fn create_model_deployment(
-        &self,
-        project_id: &str,
-        model_id: &str,
-        build_id: &str,
-        request: &CreateModelDeploymentRequest,
-    ) -> CmlResult<ModelDeployment> {
-        let segments = ["projects", project_id, "models", model_id, "builds", build_id, "deployments"];
-        self.call(Method::POST, &segments, &[], Some(request), "create_model_deployment").await
-    }
-
-    pub async fn get_model_deployment(&self, project_id: &str, model_id: &str, build_id: &str, deployment_id: &str) -> CmlResult<ModelDeployment> {
-        let segments = ["projects", project_id, "models", model_id, "builds", build_id, "deployments", deployment_id];
-        self.call(Method::GET, &segments, &[], None::<&()>, "get_model_deployment").await
-    }
-
-    pub async fn stop_model_deployment(&self, project_id: &str, model_id: &str, build_id: &str, deployment_id: &str) -> CmlResult<ModelDeployment> {
-        let method = format!("{deployment_id}:stop");
-        let segments = ["projects", project_id, "models", model_id, "builds", build_id, "deployments", method.as_str()];
-        self.call(Method::POST, &segments, &[], None::<&()>, "stop_model_deployment").await
-    }
-
-    pub async fn restart_model_deployment(&self, project_id: &str, model_id: &str, build_id: &str, deployment_id: &str) -> CmlResult<ModelDeployment> {
-        let method = format!("{deployment_id}:restart");
-        let segments = ["projects", project_id, "models", model_id, "builds", build_id, "deployments", method.as_str()];
-        self.call(Method::POST, &segments, &[], None::<&()>, "restart_model_deployment").await
-    }
-
-    /// Calls a deployed model with CML's model protocol. The endpoint is the workspace's
-    /// `modelservice.` host, or the workspace itself for Lakeline's local workspace.
-    pub async fn call_model(&self, access_key: &str, request: &Value) -> CmlResult<Value> {
-        let mut url = self.root.clone();
-        if let Some(host) = url.host_str().filter(|h| h.parse::<std::net::IpAddr>().is_err() && *h != "localhost") {
-            let service = format!("modelservice.{host}");
-            url.set_host(Some(&service)).map_err(|_| CmlError::BadBaseUrl(service))?;
-        }
-        url.set_path("/model");
-        self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let body = serde_json::json!({ "accessKey": access_key, "request": request });
-        let response = self
-            .http
-            .post(url)
-            .header(reqwest::header::AUTHORIZATION, self.key.bearer())
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e, "call_model"))?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| self.transport_error(e, "call_model"))?;
-        let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| CmlError::BadResponse { operation: "call_model".into(), detail: format!("{e}; the body began with {:?}", preview(&bytes)) })?;
-        if !status.is_success() || value["success"] == Value::Bool(false) {
-            let message = value["errors"].as_array().and_then(|e| e.first()).and_then(Value::as_str).unwrap_or("the model failed").to_string();
-            return Err(CmlError::from_status(status, None, message, "call_model"));
-        }
-        Ok(value["response"].clone())
-    }
-
-    // Runtimes and files
-
-    /// Runtimes matching every given `(key, value)` (keys: kernel, edition, editor, …), all pages.
-    pub async fn list_runtimes(&self, filter: &[(&str, &str)]) -> CmlResult<Vec<Runtime>> {
-        let mut params = vec![];
-        if !filter.is_empty() {
-            let map: serde_json::Map<String, Value> =
-                filter.iter().map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect();
-            params.push(("search_filter", Value::Object(map).to_string()));
-        }
-        let runtimes: Vec<Runtime> = self.list_all(&["runtimes"], &params, "runtimes", "list_runtimes").await?;
-        // The server matches substrings ("Python 3.1" would match "Python 3.11"): keep exact matches.
-        Ok(runtimes
-            .into_iter()
-            .filter(|r| {
-                let value = serde_json::to_value(r).unwrap_or_default();
-                filter.iter().all(|(k, v)| value.get(*k).and_then(Value::as_str) == Some(*v))
-            })
-            .collect())
-    }
-
-    pub async fn list_project_files(&self, project_id: &str, path: &str) -> CmlResult<ListProjectFilesResponse> {
-        let mut segments = vec!["projects", project_id, "files"];
-        segments.extend(path.split('/').filter(|s| !s.is_empty()));
-        if segments.len() == 3 {
-            segments.push("");
-        }
-        self.call(Method::GET, &segments, &[], None::<&()>, "list_project_files").await
-    }
-
-    pub async fn download_project_file(&self, project_id: &str, path: &str) -> CmlResult<Bytes> {
-        let mut parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let last = format!("{}:download", parts.pop().unwrap_or_default());
-        let mut segments = vec!["projects", project_id, "files"];
-        segments.extend(parts);
-        segments.push(&last);
-        let response = self.send(Method::POST, &segments, &[], None::<&()>, "download_project_file").await?;
-        response.bytes().await.map_err(|e| self.transport_error(e, "download_project_file"))
-    }
-
-    // Plumbing
 
     fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Url {
         let mut url = self.root.clone();
@@ -410,6 +145,7 @@ impl CmlClient {
     }
 
     /// Sends one request (retrying a GET when that may help) and turns error answers into errors.
+    #[tracing::instrument(name = "workspace", skip_all, fields(operation = %operation, method = %method), err(level = "debug", Display))]
     async fn send<B: Serialize + ?Sized>(
         &self,
         method: Method,

@@ -1,5 +1,6 @@
-//! `GET /api/events`: server-sent events telling browsers which pipeline run changed, so that
-//! the Pipeline page updates within about a second of the tracker seeing a change.
+//! `GET /api/events`: server-sent events telling browsers which pipeline run changed and how
+//! ([`domain::Change`]), as the tracker sees it. Streams read nothing but the tracker's channel,
+//! so a page that stays open costs the workspace nothing.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -26,7 +27,10 @@ pub async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Res
                     return Some((Ok(event), (receiver, closing)));
                 }
                 // Too far behind: tell the browser to refresh whatever it shows.
-                Err(RecvError::Lagged(_)) => return Some((Ok(Event::default().event("changed").data("{}")), (receiver, closing))),
+                Err(RecvError::Lagged(_)) => {
+                    let event = Event::default().event("changed").json_data(domain::Change::resync()).unwrap_or_default();
+                    return Some((Ok(event), (receiver, closing)));
+                }
                 Err(RecvError::Closed) => return None,
             }
         }

@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use app::api::{JobCheck, PipelineSettings, STAGES};
+use app::api::{JobCheck, PipelineSettings};
 use cml_api::{CreateJobRequest, Job, Runtime, UpdateJob};
+use domain::{JobCheckState, Stage};
 
 use crate::cml::{CmlClient, CmlResult};
 
-pub const SCRIPTS: [&str; 3] = ["new_batch.py", "train_xgboost.py", "api_redeployment.py"];
 pub const CPU: f64 = 2.0;
 pub const MEMORY_GB: f64 = 4.0;
 
@@ -18,9 +18,9 @@ pub struct Definition {
 }
 
 impl Definition {
-    pub fn job_name(&self, stage: usize) -> String {
+    pub fn job_name(&self, stage: Stage) -> String {
         let suffix = self.settings.owner_suffix.trim();
-        if suffix.is_empty() { STAGES[stage].to_string() } else { format!("{} {suffix}", STAGES[stage]) }
+        if suffix.is_empty() { stage.title().to_string() } else { format!("{} {suffix}", stage.title()) }
     }
 
     pub fn experiment_name(&self) -> String {
@@ -52,30 +52,26 @@ impl Definition {
 
     /// Whether each job exists and matches, given the workspace's jobs.
     pub fn check(&self, jobs: &[Option<Job>; 3], runtime: Option<&Runtime>) -> Vec<JobCheck> {
-        (0..3)
-            .map(|stage| {
+        Stage::ALL
+            .iter()
+            .map(|&stage| {
                 let name = self.job_name(stage);
-                let Some(job) = &jobs[stage] else {
-                    return JobCheck { stage, name, script: SCRIPTS[stage].into(), job_id: None, state: "missing".into(), differences: vec![] };
+                let script = stage.script().to_string();
+                let Some(job) = &jobs[stage.index()] else {
+                    return JobCheck { stage, name, script, job_id: None, state: JobCheckState::Missing, differences: vec![] };
                 };
-                let parent = if stage == 0 { None } else { jobs[stage - 1].as_ref() };
+                let parent = stage.previous().and_then(|p| jobs[p.index()].as_ref());
                 let differences = self.differences(stage, job, parent, runtime);
-                JobCheck {
-                    stage,
-                    name,
-                    script: SCRIPTS[stage].into(),
-                    job_id: Some(job.id.clone()),
-                    state: if differences.is_empty() { "matches" } else { "drifted" }.into(),
-                    differences,
-                }
+                let state = if differences.is_empty() { JobCheckState::Matches } else { JobCheckState::Drifted };
+                JobCheck { stage, name, script, job_id: Some(job.id.clone()), state, differences }
             })
             .collect()
     }
 
-    fn differences(&self, stage: usize, job: &Job, parent: Option<&Job>, runtime: Option<&Runtime>) -> Vec<String> {
+    fn differences(&self, stage: Stage, job: &Job, parent: Option<&Job>, runtime: Option<&Runtime>) -> Vec<String> {
         let mut d = vec![];
-        if job.script != SCRIPTS[stage] {
-            d.push(format!("script is {:?}, should be {:?}", job.script, SCRIPTS[stage]));
+        if job.script != stage.script() {
+            d.push(format!("script is {:?}, should be {:?}", job.script, stage.script()));
         }
         if (job.cpu - CPU).abs() > f64::EPSILON || (job.memory - MEMORY_GB).abs() > f64::EPSILON || job.nvidia_gpu != 0 {
             d.push(format!("resources are {} vCPU / {} GiB / {} GPU, should be 2 vCPU / 4 GiB / 0 GPU", job.cpu, job.memory, job.nvidia_gpu));
@@ -85,9 +81,9 @@ impl Definition {
                 d.push(format!("runtime is {:?}, should be {:?}", job.runtime_identifier, runtime.image_identifier));
             }
         }
-        match (stage, parent) {
-            (0, _) if !job.parent_id.is_empty() || !job.schedule.is_empty() => d.push("should be manual (no schedule, no parent)".into()),
-            (s, Some(p)) if s > 0 && job.parent_id != p.id => d.push(format!("should depend on {:?}", p.name)),
+        match (stage.previous(), parent) {
+            (None, _) if !job.parent_id.is_empty() || !job.schedule.is_empty() => d.push("should be manual (no schedule, no parent)".into()),
+            (Some(_), Some(p)) if job.parent_id != p.id => d.push(format!("should depend on {:?}", p.name)),
             _ => {}
         }
         let env = job.environment_map();
@@ -104,14 +100,15 @@ impl Definition {
         let runtime = self.runtime(client).await?;
         let runtime_id = runtime.as_ref().map(|r| r.image_identifier.clone()).unwrap_or_default();
         let mut jobs: [Option<Job>; 3] = Default::default();
-        for stage in 0..3 {
+        for &stage in Stage::ALL {
             let existing = client.find_jobs_by_name(project_id, &self.job_name(stage)).await?.into_iter().next();
-            let parent_id = if stage == 0 { String::new() } else { jobs[stage - 1].as_ref().map(|j| j.id.clone()).unwrap_or_default() };
+            let parent = stage.previous().and_then(|p| jobs[p.index()].clone());
+            let parent_id = parent.as_ref().map(|j| j.id.clone()).unwrap_or_default();
             let job = match existing {
                 None => {
                     let request = CreateJobRequest {
                         name: self.job_name(stage),
-                        script: SCRIPTS[stage].into(),
+                        script: stage.script().into(),
                         cpu: Some(CPU),
                         memory: Some(MEMORY_GB),
                         nvidia_gpu: Some(0),
@@ -123,19 +120,18 @@ impl Definition {
                     client.create_job(project_id, &request).await?
                 }
                 Some(job) => {
-                    let parent = if stage == 0 { None } else { jobs[stage - 1].as_ref() };
-                    if self.differences(stage, &job, parent, runtime.as_ref()).is_empty() {
+                    if self.differences(stage, &job, parent.as_ref(), runtime.as_ref()).is_empty() {
                         job
                     } else {
                         let mut env = job.environment_map();
                         env.extend(self.environment());
                         let patch = UpdateJob {
-                            script: Some(SCRIPTS[stage].into()),
+                            script: Some(stage.script().into()),
                             cpu: Some(CPU),
                             memory: Some(MEMORY_GB),
                             nvidia_gpu: Some(0),
                             parent_id: Some(parent_id),
-                            schedule: (stage == 0).then(String::new),
+                            schedule: stage.previous().is_none().then(String::new),
                             environment: Some(cml_api::environment_to_string(&env)),
                             runtime_identifier: (!runtime_id.is_empty()).then(|| runtime_id.clone()),
                             ..Default::default()
@@ -144,7 +140,7 @@ impl Definition {
                     }
                 }
             };
-            jobs[stage] = Some(job);
+            jobs[stage.index()] = Some(job);
         }
         Ok(self.check(&jobs, runtime.as_ref()))
     }
@@ -152,7 +148,7 @@ impl Definition {
     /// The workspace's jobs for the three stages, by exact name.
     pub async fn find_jobs(&self, client: &CmlClient, project_id: &str) -> CmlResult<[Option<Job>; 3]> {
         let mut jobs: [Option<Job>; 3] = Default::default();
-        for (stage, slot) in jobs.iter_mut().enumerate() {
+        for (&stage, slot) in Stage::ALL.iter().zip(jobs.iter_mut()) {
             *slot = client.find_jobs_by_name(project_id, &self.job_name(stage)).await?.into_iter().next();
         }
         Ok(jobs)
@@ -184,8 +180,8 @@ mod tests {
     #[test]
     fn job_names_carry_the_owner_suffix() {
         let d = definition();
-        assert_eq!(d.job_name(0), "New Batch paul");
-        assert_eq!(d.job_name(2), "API Redeployment paul");
+        assert_eq!(d.job_name(Stage::NewBatch), "New Batch paul");
+        assert_eq!(d.job_name(Stage::ApiRedeployment), "API Redeployment paul");
         assert_eq!(d.experiment_name(), "xgb-telco-paul");
     }
 
@@ -194,7 +190,7 @@ mod tests {
         let d = definition();
         let parent = Job { id: "p".into(), name: "New Batch paul".into(), ..Default::default() };
         let job = Job { id: "c".into(), script: "other.py".into(), cpu: 1.0, memory: 4.0, ..Default::default() };
-        let diffs = d.differences(1, &job, Some(&parent), None);
+        let diffs = d.differences(Stage::RetrainXgboost, &job, Some(&parent), None);
         assert!(diffs.iter().any(|x| x.contains("script")), "{diffs:?}");
         assert!(diffs.iter().any(|x| x.contains("resources")), "{diffs:?}");
         assert!(diffs.iter().any(|x| x.contains("depend on")), "{diffs:?}");

@@ -2,12 +2,13 @@
 //! version → build → deployment. Never by recency (the lab's scripts pick "the latest run" from a
 //! list in the wrong order; Lakeline follows the ids instead).
 
-use app::api::{KeyValue, Lineage, PipelineSettings};
+use app::api::PipelineSettings;
 use cml_api::ExperimentRun;
+use domain::{DeploymentState, JobRunState, Stage};
 use serde_json::Value;
 
 use crate::cml::{CmlClient, CmlError};
-use crate::store::pipeline_runs::{LineageIds, PipelineRunRow, StageRow};
+use crate::store::pipeline_runs::{LineageDetail, LineageIds, PipelineRunRow, StageRow};
 
 /// The New Batch job's own summary of the snapshot it committed, if it wrote one.
 pub async fn batch_summary(client: &CmlClient, project_id: &str, batch_run_id: &str) -> Option<Value> {
@@ -54,12 +55,12 @@ pub async fn resolve(
 ) -> (LineageIds, Vec<String>) {
     let mut update = LineageIds::default();
     let mut problems = vec![];
-    let stage = |i: i64| stages.iter().find(|s| s.stage == i);
-    let succeeded = |i: i64| stage(i).is_some_and(|s| s.status == "ENGINE_SUCCEEDED");
+    let stage = |stage: Stage| stages.iter().find(|s| s.stage == stage);
+    let succeeded = |s: Stage| stage(s).is_some_and(|s| s.state == JobRunState::Succeeded);
 
     // Snapshot range, from New Batch's summary.
-    if run.lineage.snapshot_id.is_none() && succeeded(0) {
-        if let Some(summary) = batch_summary(client, project_id, &stage(0).expect("succeeded").job_run_id).await {
+    if run.lineage.snapshot_id.is_none() && succeeded(Stage::NewBatch) {
+        if let Some(summary) = batch_summary(client, project_id, &stage(Stage::NewBatch).expect("succeeded").job_run_id).await {
             update.snapshot_id = json_text(&summary["snapshot_id"]);
             update.parent_snapshot_id = json_text(&summary["parent_id"]);
             update.snapshot_committed_at = json_text(&summary["committed_at"]);
@@ -71,10 +72,10 @@ pub async fn resolve(
 
     // The experiment run the retrain logged.
     let mut experiment_run: Option<ExperimentRun> = None;
-    if succeeded(1) && run.lineage.experiment_run_id.is_none() {
+    if succeeded(Stage::RetrainXgboost) && run.lineage.experiment_run_id.is_none() {
         match client.find_experiment(project_id, experiment_name).await {
             Ok(Some(experiment)) => match client.list_experiment_runs(project_id, &experiment.id).await {
-                Ok(runs) => match pick_experiment_run(&runs, snapshot.as_deref(), stage(1)) {
+                Ok(runs) => match pick_experiment_run(&runs, snapshot.as_deref(), stage(Stage::RetrainXgboost)) {
                     Some(found) => {
                         update.experiment_id = Some(experiment.id.clone());
                         update.experiment_run_id = Some(found.id.clone());
@@ -102,7 +103,7 @@ pub async fn resolve(
     }
 
     // Registered version → build → deployment, by ids.
-    if succeeded(2) && run.lineage.model_version_id.is_none() {
+    if succeeded(Stage::ApiRedeployment) && run.lineage.model_version_id.is_none() {
         if let Some(er) = &experiment_run {
             match er.data.registered_model_metadata.iter().max_by_key(|m| m.version_number) {
                 Some(meta) => {
@@ -115,7 +116,7 @@ pub async fn resolve(
                             update.build_id = Some(build_id);
                             if let Some((id, status)) = deployment {
                                 update.deployment_id = Some(id);
-                                update.deployment_status = Some(status);
+                                update.deployment_status = DeploymentState::from_cml(&status).map(|s| s.as_str().to_string());
                             } else {
                                 problems.push("the build has no deployment".into());
                             }
@@ -145,93 +146,54 @@ async fn find_build(client: &CmlClient, project_id: &str, version_id: &str) -> R
     Ok(None)
 }
 
-/// The lineage as Lakeline stored it (no workspace call).
-pub fn stored(run: &PipelineRunRow) -> Lineage {
-    Lineage {
-        snapshot_id: run.lineage.snapshot_id.clone(),
-        parent_snapshot_id: run.lineage.parent_snapshot_id.clone(),
-        snapshot_committed_at: run.lineage.snapshot_committed_at.clone(),
-        rows_added: run.lineage.rows_added,
-        table: run.lineage.source_table.clone(),
-        experiment_id: run.lineage.experiment_id.clone(),
-        experiment_run_id: run.lineage.experiment_run_id.clone(),
-        row_count: run.lineage.row_count.clone(),
-        registered_model_id: run.lineage.registered_model_id.clone(),
-        model_version_id: run.lineage.model_version_id.clone(),
-        model_version_number: run.lineage.model_version_number,
-        model_id: run.lineage.model_id.clone(),
-        build_id: run.lineage.build_id.clone(),
-        deployment_id: run.lineage.deployment_id.clone(),
-        deployment_status: run.lineage.deployment_status.clone(),
-        ..Default::default()
-    }
-}
-
-/// The full lineage for the run detail page: the stored ids, followed live in the workspace.
-pub async fn detail(client: &CmlClient, project_id: &str, run: &PipelineRunRow) -> Lineage {
-    let mut lineage = stored(run);
-    let kv = |pairs: Vec<(String, String)>| pairs.into_iter().map(|(key, value)| KeyValue { key, value }).collect::<Vec<_>>();
-    if let (Some(e), Some(r)) = (&run.lineage.experiment_id, &run.lineage.experiment_run_id) {
+/// What the run detail page shows beyond the ids, read from the workspace once the run ended:
+/// the experiment run's data, the names of the registered model and the model, the build.
+pub async fn fetch_detail(client: &CmlClient, project_id: &str, run: &PipelineRunRow) -> LineageDetail {
+    let mut detail = LineageDetail::default();
+    let pairs = |tags: &[cml_api::Tag]| tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect::<Vec<_>>();
+    let l = &run.lineage;
+    if let (Some(e), Some(r)) = (&l.experiment_id, &l.experiment_run_id) {
         match client.get_experiment_run(project_id, e, r).await {
             Ok(er) => {
-                lineage.experiment_run_name = Some(er.name.clone());
-                lineage.params = kv(er.data.params.iter().map(|t| (t.key.clone(), t.value.clone())).collect());
-                lineage.metrics = kv(er.data.metrics.iter().map(|m| (m.key.clone(), format!("{}", m.value))).collect());
-                lineage.tags = kv(er.data.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect());
+                detail.experiment_run_name = Some(er.name.clone());
+                detail.params = pairs(&er.data.params);
+                detail.metrics = er.data.metrics.iter().map(|m| (m.key.clone(), format!("{}", m.value))).collect();
+                detail.tags = pairs(&er.data.tags);
             }
-            Err(e) => lineage.problems.push(format!("experiment run: {e}")),
+            Err(e) => detail.problems.push(format!("experiment run: {e}")),
         }
     }
-    if let (Some(m), Some(v)) = (&run.lineage.registered_model_id, &run.lineage.model_version_id) {
+    if let (Some(m), Some(v)) = (&l.registered_model_id, &l.model_version_id) {
         match client.get_registered_model_version(m, v).await {
-            Ok(version) => lineage.model_version_run_id = Some(version.run_id().to_string()),
-            Err(e) => lineage.problems.push(format!("registered model version: {e}")),
+            Ok(version) => detail.model_version_run_id = Some(version.run_id().to_string()),
+            Err(e) => detail.problems.push(format!("registered model version: {e}")),
         }
-        if let Ok(model) = client.get_registered_model(m).await {
-            lineage.registered_model_name = Some(model.name);
+        match client.get_registered_model(m).await {
+            Ok(model) => detail.registered_model_name = Some(model.name),
+            Err(e) => detail.problems.push(format!("registered model: {e}")),
         }
     }
-    if let (Some(model_id), Some(build_id)) = (&run.lineage.model_id, &run.lineage.build_id) {
-        if let Ok(model) = client.get_model(project_id, model_id).await {
-            lineage.model_name = Some(model.name);
+    if let (Some(model_id), Some(build_id)) = (&l.model_id, &l.build_id) {
+        match client.get_model(project_id, model_id).await {
+            Ok(model) => detail.model_name = Some(model.name),
+            Err(e) => detail.problems.push(format!("model: {e}")),
         }
         match client.get_model_build(project_id, model_id, build_id).await {
             Ok(build) => {
-                lineage.build_status = Some(build.status);
-                lineage.build_version_id = Some(build.registered_model_version_id);
+                detail.build_status = Some(build.status);
+                detail.build_version_id = Some(build.registered_model_version_id);
             }
-            Err(e) => lineage.problems.push(format!("model build: {e}")),
-        }
-        if let Some(deployment_id) = &run.lineage.deployment_id {
-            match client.get_model_deployment(project_id, model_id, build_id, deployment_id).await {
-                Ok(d) => lineage.deployment_status = Some(d.status),
-                Err(e) => lineage.problems.push(format!("deployment: {e}")),
-            }
+            Err(e) => detail.problems.push(format!("model build: {e}")),
         }
     }
-    lineage
+    detail
 }
 
-/// The pipeline status a set of stage runs adds up to.
-pub fn pipeline_status(stages: &[StageRow], now: chrono::DateTime<chrono::Utc>) -> (&'static str, Option<chrono::DateTime<chrono::Utc>>) {
-    use cml_api::EngineStatus::*;
-    let mut last_finished = None;
-    for s in stages {
-        match s.engine_status() {
-            Failed => return ("failed", s.finished_at),
-            Stopped => return ("stopped", s.finished_at),
-            TimedOut => return ("timedout", s.finished_at),
-            Skipped => return ("incomplete", s.finished_at),
-            Succeeded => last_finished = s.finished_at,
-            _ => return ("running", None),
-        }
-    }
-    match stages.last() {
-        Some(s) if s.stage == 2 && s.engine_status() == Succeeded => ("succeeded", s.finished_at),
-        // The next job should start within moments of its parent's success.
-        Some(_) if last_finished.is_some_and(|t| now - t > chrono::Duration::seconds(120)) => ("incomplete", last_finished),
-        _ => ("running", None),
-    }
+/// A deployment's state now, read from the workspace.
+pub async fn deployment_state(client: &CmlClient, project_id: &str, ids: &LineageIds) -> Result<Option<DeploymentState>, CmlError> {
+    let (Some(model_id), Some(build_id), Some(deployment_id)) = (&ids.model_id, &ids.build_id, &ids.deployment_id) else { return Ok(None) };
+    let deployment = client.get_model_deployment(project_id, model_id, build_id, deployment_id).await?;
+    Ok(DeploymentState::from_cml(&deployment.status))
 }
 
 #[cfg(test)]
@@ -244,49 +206,22 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap() + Duration::seconds(seconds)
     }
 
-    /// A stage run that started at `start` and, when terminal, ended ten seconds later.
-    fn stage(stage: i64, status: &str, start: i64) -> StageRow {
-        let terminal = cml_api::EngineStatus::parse(status).is_terminal();
+    /// The retrain's job run: created at `start`, running a second later, ended ten seconds after
+    /// `start` when terminal.
+    fn retrain(state: JobRunState, start: i64) -> StageRow {
         StageRow {
             pipeline_run_id: 1,
-            stage,
-            job_id: format!("job-{stage}"),
-            job_run_id: format!("run-{stage}"),
-            status: status.into(),
+            stage: Stage::RetrainXgboost,
+            job_id: "job".into(),
+            job_run_id: "run".into(),
+            state,
             created_at: at(start),
             running_at: Some(at(start + 1)),
-            finished_at: terminal.then(|| at(start + 10)),
+            finished_at: state.is_terminal().then(|| at(start + 10)),
+            log_path: None,
+            log_tail: None,
+            log_final: false,
         }
-    }
-
-    #[test]
-    fn a_pipeline_run_succeeds_only_when_all_three_stages_did() {
-        let now = at(100);
-        let ok = "ENGINE_SUCCEEDED";
-        assert_eq!(pipeline_status(&[], now), ("running", None), "just triggered");
-        assert_eq!(pipeline_status(&[stage(0, "ENGINE_RUNNING", 0)], now), ("running", None));
-        assert_eq!(pipeline_status(&[stage(0, ok, 0), stage(1, "ENGINE_STARTING", 10)], now), ("running", None));
-        let all = [stage(0, ok, 0), stage(1, ok, 10), stage(2, ok, 20)];
-        assert_eq!(pipeline_status(&all, now), ("succeeded", Some(at(30))));
-    }
-
-    #[test]
-    fn the_first_stage_that_did_not_succeed_decides() {
-        let now = at(100);
-        let ok = "ENGINE_SUCCEEDED";
-        for (status, expected) in [("ENGINE_FAILED", "failed"), ("ENGINE_STOPPED", "stopped"), ("ENGINE_TIMEDOUT", "timedout"), ("ENGINE_SKIPPED", "incomplete")] {
-            let stages = [stage(0, ok, 0), stage(1, status, 10)];
-            assert_eq!(pipeline_status(&stages, now), (expected, Some(at(20))), "{status}");
-        }
-        // A stopped New Batch ends the run even though nothing follows it.
-        assert_eq!(pipeline_status(&[stage(0, "ENGINE_STOPPED", 0)], now), ("stopped", Some(at(10))));
-    }
-
-    #[test]
-    fn a_chain_whose_next_job_never_starts_becomes_incomplete_after_two_minutes() {
-        let stages = [stage(0, "ENGINE_SUCCEEDED", 0)];
-        assert_eq!(pipeline_status(&stages, at(10 + 120)), ("running", None), "still within the grace");
-        assert_eq!(pipeline_status(&stages, at(10 + 121)), ("incomplete", Some(at(10))));
     }
 
     fn experiment_run(id: &str, snapshot: Option<&str>, start: i64) -> ExperimentRun {
@@ -300,20 +235,20 @@ mod tests {
     #[test]
     fn the_experiment_run_is_found_by_its_snapshot_tag_not_by_recency() {
         let runs = [experiment_run("newest", Some("222"), 50), experiment_run("ours", Some("111"), 5), experiment_run("untagged", None, 12)];
-        let retrain = stage(1, "ENGINE_SUCCEEDED", 10);
-        assert_eq!(pick_experiment_run(&runs, Some("111"), Some(&retrain)).map(|r| r.id.as_str()), Some("ours"));
+        let window = retrain(JobRunState::Succeeded, 10);
+        assert_eq!(pick_experiment_run(&runs, Some("111"), Some(&window)).map(|r| r.id.as_str()), Some("ours"));
     }
 
     #[test]
     fn without_a_snapshot_the_run_inside_the_retrain_s_time_window_is_taken() {
         // The retrain ran from 11 s to 20 s.
-        let retrain = stage(1, "ENGINE_SUCCEEDED", 10);
+        let window = retrain(JobRunState::Succeeded, 10);
         let runs = [experiment_run("before", None, 5), experiment_run("inside", None, 12), experiment_run("after", None, 25)];
-        assert_eq!(pick_experiment_run(&runs, None, Some(&retrain)).map(|r| r.id.as_str()), Some("inside"));
-        assert_eq!(pick_experiment_run(&runs, Some("999"), Some(&retrain)).map(|r| r.id.as_str()), Some("inside"), "an unknown snapshot falls back to the window");
-        assert!(pick_experiment_run(&runs[..1], None, Some(&retrain)).is_none(), "nothing ran in the window");
+        assert_eq!(pick_experiment_run(&runs, None, Some(&window)).map(|r| r.id.as_str()), Some("inside"));
+        assert_eq!(pick_experiment_run(&runs, Some("999"), Some(&window)).map(|r| r.id.as_str()), Some("inside"), "an unknown snapshot falls back to the window");
+        assert!(pick_experiment_run(&runs[..1], None, Some(&window)).is_none(), "nothing ran in the window");
         assert!(pick_experiment_run(&runs, None, None).is_none(), "no retrain, no guess");
-        let unfinished = stage(1, "ENGINE_RUNNING", 10);
+        let unfinished = retrain(JobRunState::Running, 10);
         assert!(pick_experiment_run(&runs, None, Some(&unfinished)).is_none(), "an open window is not a window");
     }
 

@@ -1,23 +1,47 @@
-//! The tracker: one background task that reconciles the three jobs' runs into pipeline runs in
-//! Lakeline's database — including runs started outside Lakeline — and tells the browsers when
-//! something changed. It polls fast only while something is active, slowly otherwise, and counts
-//! the API calls it makes.
+//! The tracker: the one component that reads the workspace on a schedule. It reconciles the
+//! three jobs' runs into pipeline runs in Lakeline's database (including runs started outside
+//! Lakeline), keeps each stage's log tail, the lineage and the deployments' states current there,
+//! and tells the browsers what changed. Pages read the database, never the workspace.
+//!
+//! It reads only what can change next: while a chain runs, the one job run that is active (or
+//! the next job's runs while a dependent is awaited), about once a second near the moments a
+//! transition is likely (just after a start, near the end the stage's past durations predict,
+//! while a dependent is awaited) and every few seconds in between; when idle, only New Batch's
+//! runs, with a full pass over all three jobs and the live deployment every few minutes.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use cml_api::{CreateJobRunRequest, EngineStatus, Job, JobRun};
+use cml_api::{CreateJobRunRequest, Job, JobRun};
+use domain::{Change, ChangeKind, JobRunState, PipelineStatus, RunSource, Stage};
 use tokio::sync::{broadcast, Mutex, Notify, RwLock};
 
 use super::definition::Definition;
 use super::lineage;
 use crate::cml::{CmlClient, CmlError, RunQuery};
+use crate::store::pipeline_runs::StageRow;
 use crate::store::Store;
 
-pub const FAST: Duration = Duration::from_secs(1);
-pub const SLOW: Duration = Duration::from_secs(15);
-/// Job runs read per job and cycle (newest first).
+/// Between passes while nothing runs.
+pub const IDLE: Duration = Duration::from_secs(30);
+/// Between passes while a stage runs, away from the moments a transition is likely.
+pub const BETWEEN: Duration = Duration::from_secs(5);
+/// Between passes when a transition is likely.
+pub const NEAR: Duration = Duration::from_secs(1);
+/// How often all three jobs (runs started anywhere, by anyone) and the live deployment are read.
+pub const FULL_EVERY: Duration = Duration::from_secs(180);
+/// How long after a job run starts running a transition still counts as likely.
+const START_WINDOW: chrono::Duration = chrono::Duration::seconds(6);
+/// Around a stage's predicted end: this much before and after.
+const END_BEFORE: chrono::Duration = chrono::Duration::seconds(5);
+const END_AFTER: chrono::Duration = chrono::Duration::seconds(10);
+/// How often a running stage's log tail is read.
+pub const LOG_EVERY: Duration = Duration::from_secs(20);
+/// How much of a log is kept: its last bytes.
+pub const LOG_TAIL: usize = 16 * 1024;
+/// Job runs read per listing (newest first).
 const PAGE: u32 = 10;
 
 #[derive(Debug, thiserror::Error)]
@@ -37,13 +61,26 @@ pub enum TrackerError {
     #[error(transparent)]
     Cml(#[from] CmlError),
     #[error(transparent)]
-    Store(#[from] crate::error::Error),
+    Store(#[from] crate::store::StoreError),
 }
 
-/// What the browsers hear: a pipeline run changed.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct Changed {
-    pub pipeline_run_id: i64,
+/// When the next pass should come, and why (for the log and the benchmarks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
+    pub pause: Duration,
+    pub active: bool,
+}
+
+impl Pace {
+    const IDLE: Pace = Pace { pause: IDLE, active: false };
+}
+
+#[derive(Default)]
+struct Clocks {
+    /// When all three jobs were last read.
+    full_pass: Option<Instant>,
+    /// When each running job run's log tail was last read.
+    log_read: HashMap<String, Instant>,
 }
 
 pub struct Tracker {
@@ -51,16 +88,14 @@ pub struct Tracker {
     project_id: String,
     store: Store,
     definition: RwLock<Definition>,
-    events: broadcast::Sender<Changed>,
+    events: broadcast::Sender<Change>,
     wake: Notify,
     /// Held while reconciling and while triggering, so that a run Lakeline starts is never also
     /// imported as an "external" one, and two clicks never start two chains.
     lock: Mutex<()>,
     jobs: RwLock<Option<[Job; 3]>>,
     who: RwLock<Option<String>>,
-    /// When all three jobs were last read; in between, an active chain's pass reads only the
-    /// jobs that can change next.
-    last_full_pass: std::sync::Mutex<Option<std::time::Instant>>,
+    clocks: std::sync::Mutex<Clocks>,
 }
 
 impl Tracker {
@@ -70,16 +105,16 @@ impl Tracker {
             project_id,
             store,
             definition: RwLock::new(definition),
-            events: broadcast::channel(256).0,
+            events: broadcast::channel(1024).0,
             wake: Notify::new(),
             lock: Mutex::new(()),
             jobs: RwLock::new(None),
             who: RwLock::new(None),
-            last_full_pass: std::sync::Mutex::new(None),
+            clocks: Default::default(),
         })
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Changed> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.events.subscribe()
     }
 
@@ -105,16 +140,15 @@ impl Tracker {
     /// Runs until the task is dropped.
     pub async fn run(self: Arc<Self>) {
         loop {
-            let active = match self.reconcile().await {
-                Ok(active) => active,
+            let pace = match self.reconcile().await {
+                Ok(pace) => pace,
                 Err(e) => {
                     tracing::warn!(error = %e, "tracker could not reconcile");
-                    false
+                    Pace { pause: BETWEEN, active: false }
                 }
             };
-            let pause = if active { FAST } else { SLOW };
             tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
+                _ = tokio::time::sleep(pace.pause) => {}
                 _ = self.wake.notified() => {}
             }
         }
@@ -134,54 +168,124 @@ impl Tracker {
         Ok(jobs)
     }
 
-    /// One pass: read the jobs' newest runs, group them, update statuses and lineage. Returns
-    /// whether anything is active (then the next pass comes sooner).
-    pub async fn reconcile(&self) -> Result<bool, TrackerError> {
+    /// One pass: read what can change next, record it, resolve lineage. Returns when the next
+    /// pass should come.
+    #[tracing::instrument(name = "tracker.reconcile", skip_all)]
+    pub async fn reconcile(&self) -> Result<Pace, TrackerError> {
         let _guard = self.lock.lock().await;
-        let Some(jobs) = self.jobs().await? else { return Ok(false) };
-        let stages = self.stages_to_read().await?;
-        let mut active = false;
-        for (stage, job) in jobs.iter().enumerate().filter(|(stage, _)| stages.contains(stage)) {
-            let query = RunQuery { newest_first: true, page_size: Some(PAGE), ..Default::default() };
-            let runs = match self.client.list_job_runs_page(&self.project_id, &job.id, &query, None).await {
-                Ok((runs, _)) => runs,
-                Err(CmlError::NotFound { .. }) => {
-                    // The job was deleted or renamed: look the jobs up again next time.
-                    *self.jobs.write().await = None;
-                    return Ok(false);
+        let Some(jobs) = self.jobs().await? else { return Ok(Pace::IDLE) };
+        let now = Instant::now();
+        let full_due = self.clocks.lock().expect("tracker clocks").full_pass.is_none_or(|t| now.duration_since(t) >= FULL_EVERY);
+        let mut listed = HashSet::new();
+        if full_due {
+            self.clocks.lock().expect("tracker clocks").full_pass = Some(now);
+            for &stage in Stage::ALL {
+                if !self.list_runs(stage, &jobs[stage.index()], &mut listed).await? {
+                    return Ok(Pace::IDLE);
                 }
-                Err(e) => return Err(e.into()),
-            };
-            for run in runs.iter().rev() {
-                active |= run.status.is_active();
-                self.track(stage as i64, run).await?;
+            }
+            self.check_live_deployments(None).await?;
+        } else if self.store.active_pipeline_runs().await?.is_empty() {
+            // Idle: a chain starts with New Batch, from here or from anywhere else.
+            if !self.list_runs(Stage::NewBatch, &jobs[0], &mut listed).await? {
+                return Ok(Pace::IDLE);
             }
         }
+
+        let mut pace = Pace::IDLE;
         for id in self.store.active_pipeline_runs().await? {
-            active = true;
+            let stages = self.store.stages(id).await?;
+            if let Some(last) = stages.last() {
+                if last.state.is_active() && !listed.contains(&last.stage) {
+                    match self.client.get_job_run(&self.project_id, &last.job_id, &last.job_run_id).await {
+                        Ok(run) => self.track(last.stage, &run).await?,
+                        Err(CmlError::NotFound { .. }) => *self.jobs.write().await = None,
+                        Err(e) => return Err(e.into()),
+                    }
+                } else if last.state == JobRunState::Succeeded {
+                    if let Some(next) = last.stage.next().filter(|next| !listed.contains(next)) {
+                        self.list_runs(next, &jobs[next.index()], &mut listed).await?;
+                    }
+                }
+            }
             self.update_status(id, false).await?;
+            if let Some((run, stages)) = self.store.pipeline_run(id).await? {
+                if run.status.is_active() {
+                    let this = self.pace_for(&stages).await?;
+                    pace = if pace.active { Pace { pause: pace.pause.min(this.pause), active: true } } else { this };
+                    if let Some(running) = stages.last().filter(|s| s.state == JobRunState::Running) {
+                        let due = self.clocks.lock().expect("tracker clocks").log_read.get(&running.job_run_id).is_none_or(|t| t.elapsed() >= LOG_EVERY);
+                        if due {
+                            self.refresh_log(id, running, false).await?;
+                        }
+                    }
+                }
+            }
         }
         for id in self.store.unresolved_pipeline_runs().await? {
             self.resolve_lineage(id).await?;
         }
-        Ok(active)
+        Ok(pace)
     }
 
-    async fn track(&self, stage: i64, run: &JobRun) -> Result<(), TrackerError> {
+    /// Reads a job's newest runs and tracks each; `false` when the job is gone (then the jobs are
+    /// looked up again next time).
+    async fn list_runs(&self, stage: Stage, job: &Job, listed: &mut HashSet<Stage>) -> Result<bool, TrackerError> {
+        let query = RunQuery { newest_first: true, page_size: Some(PAGE), ..Default::default() };
+        let runs = match self.client.list_job_runs_page(&self.project_id, &job.id, &query, None).await {
+            Ok((runs, _)) => runs,
+            Err(CmlError::NotFound { .. }) => {
+                *self.jobs.write().await = None;
+                return Ok(false);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        listed.insert(stage);
+        for run in runs.iter().rev() {
+            self.track(stage, run).await?;
+        }
+        Ok(true)
+    }
+
+    /// How soon to look again at a running chain whose stages are `stages`.
+    async fn pace_for(&self, stages: &[StageRow]) -> Result<Pace, TrackerError> {
+        let near = Pace { pause: NEAR, active: true };
+        let Some(last) = stages.last() else { return Ok(near) };
+        if last.state != JobRunState::Running {
+            // Scheduling, starting, stopping, or succeeded with its dependent awaited.
+            return Ok(near);
+        }
+        let now = Utc::now();
+        let running_for = now - last.running_at.unwrap_or(last.created_at);
+        if running_for < START_WINDOW {
+            return Ok(near);
+        }
+        let mut past = self.store.recent_durations(last.stage, 5).await?;
+        past.sort();
+        let Some(&expected) = past.get(past.len() / 2) else { return Ok(Pace { pause: BETWEEN, active: true }) };
+        let (window_start, window_end) = (expected - END_BEFORE, expected + END_AFTER);
+        if running_for >= window_start && running_for <= window_end {
+            return Ok(near);
+        }
+        let until_window = (window_start - running_for).to_std().unwrap_or(BETWEEN);
+        Ok(Pace { pause: if running_for < window_start { until_window.clamp(NEAR, BETWEEN) } else { BETWEEN }, active: true })
+    }
+
+    #[tracing::instrument(skip_all, fields(stage = %stage, job_run = %run.id, state = %run.status))]
+    async fn track(&self, stage: Stage, run: &JobRun) -> Result<(), TrackerError> {
         if let Some(known) = self.store.stage_of_job_run(&run.id).await? {
-            if known.status != run.status.as_str() || known.finished_at != run.finished_at || known.running_at != run.running_at {
+            if known.state != run.status || known.finished_at != run.finished_at || known.running_at != run.running_at {
                 self.store.upsert_stage(known.pipeline_run_id, stage, run).await?;
-                self.update_status(known.pipeline_run_id, true).await?;
-                self.notify(known.pipeline_run_id);
+                self.stage_changed(known.pipeline_run_id, stage, run).await?;
             }
             return Ok(());
         }
         let created = run.created_at.unwrap_or_else(Utc::now);
-        let pipeline_run = if stage == 0 {
+        let pipeline_run = if stage == Stage::NewBatch {
             // A New Batch run Lakeline did not start: from the CML UI, the API, a schedule.
             let who = if run.creator.username.is_empty() { "unknown".to_string() } else { run.creator.username.clone() };
-            let id = self.store.insert_pipeline_run(&who, "external", created).await?;
-            tracing::info!(pipeline_run = id, job_run = %run.id, "tracking a pipeline run started outside Lakeline");
+            let id = self.store.insert_pipeline_run(&who, RunSource::External, created).await?;
+            tracing::info!(pipeline_run = id, "tracking a pipeline run started outside Lakeline");
             Some(id)
         } else {
             self.store.pipeline_run_awaiting(stage, created).await?
@@ -189,66 +293,130 @@ impl Tracker {
         match pipeline_run {
             Some(id) => {
                 self.store.upsert_stage(id, stage, run).await?;
-                self.update_status(id, true).await?;
-                self.notify(id);
+                self.stage_changed(id, stage, run).await?;
             }
-            None => tracing::debug!(job_run = %run.id, stage, "a job run that continues no pipeline run"),
+            None => tracing::debug!("a job run that continues no pipeline run"),
         }
         Ok(())
     }
 
-    /// Which jobs this pass reads: all three every slow interval (runs may start anywhere, from
-    /// anyone), and in between only the active chain's current and next stage.
-    async fn stages_to_read(&self) -> Result<Vec<usize>, TrackerError> {
-        let now = std::time::Instant::now();
-        let full_due = self.last_full_pass.lock().expect("tracker clock").is_none_or(|t| now.duration_since(t) >= SLOW);
-        let active = self.store.active_pipeline_runs().await?;
-        if full_due || active.is_empty() {
-            *self.last_full_pass.lock().expect("tracker clock") = Some(now);
-            return Ok(vec![0, 1, 2]);
+    async fn stage_changed(&self, id: i64, stage: Stage, run: &JobRun) -> Result<(), TrackerError> {
+        self.notify(Change { stage: Some(stage), state: Some(run.status), ..Change::new(ChangeKind::Stage, id) });
+        self.update_status(id, true).await?;
+        if run.status != JobRunState::Scheduling {
+            if let Some(row) = self.store.stage_of_job_run(&run.id).await? {
+                self.refresh_log(id, &row, run.status.is_terminal()).await?;
+            }
         }
-        let mut stages = vec![];
-        for id in active {
-            let current = self.store.stages(id).await?.iter().map(|s| s.stage as usize).max().unwrap_or(0);
-            stages.extend([current, (current + 1).min(2)]);
+        Ok(())
+    }
+
+    /// Reads the last [`LOG_TAIL`] bytes of a stage's log (the job's own log file, written by
+    /// Lakeline's scripts on any workspace, else the console log the local workspace keeps) and
+    /// stores them. A log read after its job run ended is never read again.
+    async fn refresh_log(&self, id: i64, stage: &StageRow, final_read: bool) -> Result<(), TrackerError> {
+        if stage.log_final {
+            return Ok(());
         }
-        stages.sort_unstable();
-        stages.dedup();
-        Ok(stages)
+        self.clocks.lock().expect("tracker clocks").log_read.insert(stage.job_run_id.clone(), Instant::now());
+        let mut candidates = vec![format!("logs/jobs/{}/{}.log", stage.job_id, stage.job_run_id), format!("logs/{}/{}.log", stage.stage.log_folder(), stage.job_run_id)];
+        if let Some(known) = &stage.log_path {
+            candidates.retain(|c| c != known);
+            candidates.insert(0, known.clone());
+        }
+        for path in candidates {
+            match self.client.download_project_file_tail(&self.project_id, &path, LOG_TAIL).await {
+                Ok(tail) => {
+                    let text = String::from_utf8_lossy(&tail).into_owned();
+                    let changed = stage.log_tail.as_deref() != Some(text.as_str());
+                    self.store.set_stage_log(&stage.job_run_id, Some(&path), &text, final_read).await?;
+                    if final_read {
+                        self.clocks.lock().expect("tracker clocks").log_read.remove(&stage.job_run_id);
+                    }
+                    if changed {
+                        self.notify(Change { stage: Some(stage.stage), ..Change::new(ChangeKind::Log, id) });
+                    }
+                    return Ok(());
+                }
+                Err(CmlError::NotFound { .. }) => continue,
+                Err(e) => {
+                    tracing::debug!(error = %e, path, "could not read a stage's log");
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn update_status(&self, id: i64, stage_changed: bool) -> Result<(), TrackerError> {
         let stages = self.store.stages(id).await?;
-        let (status, finished) = lineage::pipeline_status(&stages, Utc::now());
+        let outcomes: Vec<_> = stages.iter().map(|s| s.outcome()).collect();
+        let (status, finished) = PipelineStatus::of(&outcomes, Utc::now());
         if self.store.set_pipeline_status(id, status, finished).await? {
-            self.notify(id);
+            self.notify(Change { status: Some(status), ..Change::new(ChangeKind::Status, id) });
         }
         // Lineage grows stage by stage: resolve what a newly finished stage made known.
-        if stage_changed && status == "running" && stages.iter().any(|s| s.engine_status() == EngineStatus::Succeeded) {
+        if stage_changed && status.is_active() && stages.iter().any(|s| s.state == JobRunState::Succeeded) {
             self.resolve_lineage(id).await?;
         }
         Ok(())
     }
 
+    #[tracing::instrument(skip(self), err)]
     async fn resolve_lineage(&self, id: i64) -> Result<(), TrackerError> {
         let Some((run, stages)) = self.store.pipeline_run(id).await? else { return Ok(()) };
         let definition = self.definition().await;
         let (update, problems) =
             lineage::resolve(&self.client, &self.project_id, &definition.settings, &definition.experiment_name(), &run, &stages).await;
-        let finished = run.status != "running";
+        let finished = !run.status.is_active();
         if !problems.is_empty() && finished {
-            tracing::info!(pipeline_run = id, ?problems, "lineage only partly resolved");
+            tracing::info!(?problems, "lineage only partly resolved");
         }
+        let new_deployment = update.deployment_id.is_some() && run.lineage.deployment_id.is_none();
         self.store.set_lineage(id, &update, finished).await?;
-        self.notify(id);
+        if finished {
+            // What the run detail page shows beyond the ids, read once.
+            if let Some((run, _)) = self.store.pipeline_run(id).await? {
+                let mut detail = lineage::fetch_detail(&self.client, &self.project_id, &run).await;
+                detail.problems.extend(problems);
+                self.store.set_lineage_detail(id, &detail).await?;
+            }
+        }
+        self.notify(Change::new(ChangeKind::Lineage, id));
+        if new_deployment {
+            // A new deployment replaces the one before it: read the others' states now.
+            self.check_live_deployments(Some(id)).await?;
+        }
         Ok(())
     }
 
-    fn notify(&self, pipeline_run_id: i64) {
-        let _ = self.events.send(Changed { pipeline_run_id });
+    /// Reads the current state of every deployment last seen live (except run `except`'s) and
+    /// records changes, so that a replaced deployment shows as stopped everywhere.
+    async fn check_live_deployments(&self, except: Option<i64>) -> Result<(), TrackerError> {
+        for run in self.store.runs_with_live_deployment(except).await? {
+            match lineage::deployment_state(&self.client, &self.project_id, &run.lineage).await {
+                Ok(state) => {
+                    if self.store.set_deployment_state(run.id, state).await? {
+                        self.notify(Change::new(ChangeKind::Deployment, run.id));
+                    }
+                }
+                Err(CmlError::NotFound { .. }) => {
+                    if self.store.set_deployment_state(run.id, None).await? {
+                        self.notify(Change::new(ChangeKind::Deployment, run.id));
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, pipeline_run = run.id, "could not read a deployment's state"),
+            }
+        }
+        Ok(())
+    }
+
+    fn notify(&self, change: Change) {
+        let _ = self.events.send(change);
     }
 
     /// Starts a pipeline run: a run of New Batch. Refused while a chain is active.
+    #[tracing::instrument(skip_all, err(level = "info", Display))]
     pub async fn trigger(&self, arguments: String, environment: String) -> Result<i64, TrackerError> {
         let environment = parse_environment(&environment)?;
         let _guard = self.lock.lock().await;
@@ -265,21 +433,22 @@ impl Tracker {
         }
         let who = self.who().await;
         let run = self.client.create_job_run(&self.project_id, &jobs[0].id, &CreateJobRunRequest { environment, arguments }).await?;
-        let id = self.store.insert_pipeline_run(&who, "lakeline", run.created_at.unwrap_or_else(Utc::now)).await?;
-        self.store.upsert_stage(id, 0, &run).await?;
+        let id = self.store.insert_pipeline_run(&who, RunSource::Lakeline, run.created_at.unwrap_or_else(Utc::now)).await?;
+        self.store.upsert_stage(id, Stage::NewBatch, &run).await?;
         self.store.record_event(&who, "pipeline.trigger", &format!("pipeline run {id}, job run {}", run.id)).await?;
         tracing::info!(pipeline_run = id, job_run = %run.id, "pipeline run started");
-        self.notify(id);
+        self.notify(Change { stage: Some(Stage::NewBatch), state: Some(run.status), ..Change::new(ChangeKind::Stage, id) });
         self.wake.notify_one();
         Ok(id)
     }
 
     /// Stops a running pipeline run's active job run.
+    #[tracing::instrument(skip(self), err(level = "info", Display))]
     pub async fn stop(&self, id: i64) -> Result<(), TrackerError> {
         let (run, stages) = self.store.pipeline_run(id).await?.ok_or(TrackerError::NoSuchRun(id))?;
-        let active = stages.iter().find(|s| s.engine_status().is_active());
+        let active = stages.iter().find(|s| s.state.is_active());
         match active {
-            Some(stage) if run.status == "running" => {
+            Some(stage) if run.status.is_active() => {
                 self.client.stop_job_run(&self.project_id, &stage.job_id, &stage.job_run_id).await?;
                 let who = self.who().await;
                 self.store.record_event(&who, "pipeline.stop", &format!("pipeline run {id}, job run {}", stage.job_run_id)).await?;

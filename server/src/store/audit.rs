@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Store;
-use crate::error::Result;
+use super::Result;
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct AuditEvent {

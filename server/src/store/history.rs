@@ -1,21 +1,19 @@
-//! The history of pipeline runs: filters checked once ([`HistoryQuery::parse`]) and one page
-//! of matching runs.
+//! The history of pipeline runs: filters checked once ([`HistoryQuery::parse`]) and pages of
+//! matching runs by keyset.
 
-use app::api::{HistoryFilter, PipelineRunSummary};
+use app::api::HistoryFilter;
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::PipelineStatus;
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::pipeline_runs::{PipelineRunRow, StageRow};
 use super::Store;
-use crate::error::Result;
-
-/// The statuses a pipeline run can have, as stored.
-pub const STATUSES: [&str; 6] = ["running", "succeeded", "failed", "stopped", "timedout", "incomplete"];
+use super::Result;
 
 /// A history filter whose fields were checked: empty fields filter nothing.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HistoryQuery {
-    pub status: Option<String>,
+    pub status: Option<PipelineStatus>,
     /// Runs created at or after this instant (the start of the `from` day, UTC).
     pub from: Option<DateTime<Utc>>,
     /// Runs created before this instant (the end of the `to` day, UTC).
@@ -37,12 +35,10 @@ pub struct FilterError {
 impl HistoryQuery {
     pub fn parse(filter: &HistoryFilter) -> Result<Self, FilterError> {
         let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        let status = text(&filter.status);
-        if let Some(status) = &status {
-            if !STATUSES.contains(&status.as_str()) {
-                return Err(FilterError { field: "status", message: format!("{status:?} is not a status; use one of {}", STATUSES.join(", ")) });
-            }
-        }
+        let status = match text(&filter.status) {
+            None => None,
+            Some(s) => Some(s.parse::<PipelineStatus>().map_err(|e| FilterError { field: "status", message: e.to_string() })?),
+        };
         let date = |field: &'static str, value: &str| -> Result<Option<NaiveDate>, FilterError> {
             match text(value) {
                 None => Ok(None),
@@ -75,8 +71,8 @@ impl HistoryQuery {
 
     fn push_where<'a>(&'a self, q: &mut QueryBuilder<'a, Sqlite>) {
         q.push(" WHERE 1 = 1");
-        if let Some(status) = &self.status {
-            q.push(" AND status = ").push_bind(status);
+        if let Some(status) = self.status {
+            q.push(" AND status = ").push_bind(status.as_str());
         }
         if let Some(from) = self.from {
             q.push(" AND created_at >= ").push_bind(from);
@@ -105,17 +101,70 @@ pub fn escape_like(text: &str) -> String {
     escaped
 }
 
+/// Where a page starts (keyset pagination over `created_at DESC, id DESC`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Cursor {
+    #[default]
+    Newest,
+    /// The runs older than this run.
+    Before(i64),
+    /// The runs newer than this run.
+    After(i64),
+}
+
+/// One page of history, newest first, with what the pager needs.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryRows {
+    pub runs: Vec<(PipelineRunRow, Vec<StageRow>)>,
+    /// Runs matching the filter, in all.
+    pub total: i64,
+    /// Matching runs newer than this page's first.
+    pub newer_count: i64,
+    /// The id to go on from for older runs, when there are any.
+    pub older_than: Option<i64>,
+    /// The id to go back from for newer runs, when there are any.
+    pub newer_than: Option<i64>,
+}
+
 impl Store {
-    /// One page of history, newest first, and how many runs match in all.
-    pub async fn history(&self, query: &HistoryQuery, page: i64, page_size: i64) -> Result<(Vec<PipelineRunSummary>, i64)> {
+    /// One page of history (each run with its stages). The cost does not grow with how far back
+    /// the page is: no `OFFSET`, a seek on `(created_at, id)`.
+    pub async fn history(&self, query: &HistoryQuery, cursor: Cursor, page_size: i64) -> Result<HistoryRows> {
         let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM pipeline_runs");
         query.push_where(&mut count);
         let total: i64 = count.build_query_scalar().fetch_one(self.pool()).await?;
 
         let mut select = QueryBuilder::<Sqlite>::new("SELECT * FROM pipeline_runs");
         query.push_where(&mut select);
-        select.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(page_size).push(" OFFSET ").push_bind(page.max(0) * page_size);
-        let rows: Vec<PipelineRunRow> = select.build_query_as().fetch_all(self.pool()).await?;
+        let anchor = "(SELECT created_at, id FROM pipeline_runs WHERE id = ";
+        match cursor {
+            Cursor::Newest => select.push(" ORDER BY created_at DESC, id DESC"),
+            Cursor::Before(id) => select.push(" AND (created_at, id) < ").push(anchor).push_bind(id).push(") ORDER BY created_at DESC, id DESC"),
+            Cursor::After(id) => select.push(" AND (created_at, id) > ").push(anchor).push_bind(id).push(") ORDER BY created_at ASC, id ASC"),
+        };
+        select.push(" LIMIT ").push_bind(page_size + 1);
+        let mut rows: Vec<PipelineRunRow> = select.build_query_as().fetch_all(self.pool()).await?;
+        let more = rows.len() as i64 > page_size;
+        rows.truncate(page_size.max(0) as usize);
+        if matches!(cursor, Cursor::After(_)) {
+            rows.reverse();
+        }
+
+        let newer_count = match rows.first() {
+            Some(first) => {
+                let mut q = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM pipeline_runs");
+                query.push_where(&mut q);
+                q.push(" AND (created_at, id) > (").push_bind(first.created_at).push(", ").push_bind(first.id).push(")");
+                q.build_query_scalar().fetch_one(self.pool()).await?
+            }
+            None => 0,
+        };
+        let (older, newer) = match cursor {
+            Cursor::Newest | Cursor::Before(_) => (more, newer_count > 0),
+            Cursor::After(_) => (total > newer_count + rows.len() as i64, more),
+        };
+        let older_than = rows.last().filter(|_| older).map(|r| r.id);
+        let newer_than = rows.first().filter(|_| newer).map(|r| r.id);
 
         // The page's stages in one query.
         let mut stages: Vec<StageRow> = vec![];
@@ -129,13 +178,17 @@ impl Store {
             stages = q.build_query_as().fetch_all(self.pool()).await?;
         }
         let runs = rows
-            .iter()
+            .into_iter()
             .map(|r| {
                 let own: Vec<StageRow> = stages.iter().filter(|s| s.pipeline_run_id == r.id).cloned().collect();
-                r.summary(&own)
+                (r, own)
             })
             .collect();
-        Ok((runs, total))
+        Ok(HistoryRows { runs, total, newer_count, older_than, newer_than })
+    }
+
+    pub async fn pipeline_run_exists(&self, id: i64) -> Result<bool> {
+        Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM pipeline_runs WHERE id = ?").bind(id).fetch_one(self.pool()).await? > 0)
     }
 }
 
@@ -179,7 +232,7 @@ mod tests {
 
     #[test]
     fn statuses_and_snapshots_are_checked() {
-        assert_eq!(HistoryQuery::parse(&filter(|f| f.status = "failed".into())).unwrap().status.as_deref(), Some("failed"));
+        assert_eq!(HistoryQuery::parse(&filter(|f| f.status = "failed".into())).unwrap().status, Some(PipelineStatus::Failed));
         assert_eq!(HistoryQuery::parse(&filter(|f| f.status = "FAILED' OR 1=1".into())).unwrap_err().field, "status");
         assert_eq!(HistoryQuery::parse(&filter(|f| f.snapshot = "-12345".into())).unwrap().snapshot.as_deref(), Some("-12345"));
         assert_eq!(HistoryQuery::parse(&filter(|f| f.snapshot = "12%".into())).unwrap_err().field, "snapshot");
@@ -195,15 +248,15 @@ mod tests {
         let store = Store::open(&dir.path().join("h.db")).await.unwrap();
         let start = Utc.with_ymd_and_hms(2026, 3, 1, 23, 30, 0).unwrap();
         for (i, name) in who.iter().enumerate() {
-            store.insert_pipeline_run(name, "lakeline", start + chrono::Duration::minutes(20 * i as i64)).await.unwrap();
+            store.insert_pipeline_run(name, domain::RunSource::Lakeline, start + chrono::Duration::minutes(20 * i as i64)).await.unwrap();
         }
         store
     }
 
     async fn who_matches(store: &Store, query: HistoryQuery) -> Vec<String> {
-        let (runs, total) = store.history(&query, 0, 25).await.unwrap();
-        assert_eq!(total as usize, runs.len());
-        let mut names: Vec<String> = runs.into_iter().map(|r| r.triggered_by).collect();
+        let page = store.history(&query, Cursor::Newest, 25).await.unwrap();
+        assert_eq!(page.total as usize, page.runs.len());
+        let mut names: Vec<String> = page.runs.into_iter().map(|(r, _)| r.triggered_by).collect();
         names.sort();
         names
     }
@@ -227,6 +280,27 @@ mod tests {
         assert_eq!(who_matches(&store, day("2026-03-01")).await, ["ana_b", "anaxb"]);
         assert_eq!(who_matches(&store, day("2026-03-02")).await, ["50% paul", "\\ana"]);
         assert!(who_matches(&store, day("2026-03-03")).await.is_empty());
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn pages_follow_each_other_by_keyset_both_ways() {
+        let dir = tempfile::tempdir().unwrap();
+        let names: Vec<String> = (0..7).map(|i| format!("u{i}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let store = store_with(&refs, &dir).await;
+        let ids = |p: &HistoryRows| p.runs.iter().map(|(r, _)| r.id).collect::<Vec<_>>();
+        let all = HistoryQuery::default();
+        let first = store.history(&all, Cursor::Newest, 3).await.unwrap();
+        assert_eq!((ids(&first), first.total, first.newer_count, first.newer_than), (vec![7, 6, 5], 7, 0, None));
+        let second = store.history(&all, Cursor::Before(first.older_than.unwrap()), 3).await.unwrap();
+        assert_eq!((ids(&second), second.newer_count), (vec![4, 3, 2], 3));
+        let third = store.history(&all, Cursor::Before(second.older_than.unwrap()), 3).await.unwrap();
+        assert_eq!((ids(&third), third.older_than, third.newer_count), (vec![1], None, 6));
+        let back = store.history(&all, Cursor::After(third.newer_than.unwrap()), 3).await.unwrap();
+        assert_eq!((ids(&back), back.older_than, back.newer_than), (vec![4, 3, 2], Some(2), Some(4)));
+        let top = store.history(&all, Cursor::After(back.newer_than.unwrap()), 3).await.unwrap();
+        assert_eq!((ids(&top), top.newer_than, top.older_than), (vec![7, 6, 5], None, Some(5)));
         store.close().await;
     }
 }

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::error::{Error, Result};
-
 pub mod audit;
+pub mod error;
 pub mod history;
 pub mod pipeline_runs;
 pub mod settings;
+
+pub use error::{Result, StoreError};
 
 #[derive(Clone)]
 pub struct Store {
@@ -22,7 +23,7 @@ impl Store {
     /// Opens (creating when missing) the database at `path` and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Self> {
         let options = SqliteConnectOptions::from_str("sqlite:")
-            .map_err(|source| Error::DatabaseOpen { path: path.into(), source })?
+            .map_err(|source| StoreError::Open { path: path.into(), source })?
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -33,7 +34,7 @@ impl Store {
             .max_connections(8)
             .connect_with(options)
             .await
-            .map_err(|source| Error::DatabaseOpen { path: path.into(), source })?;
+            .map_err(|source| StoreError::Open { path: path.into(), source })?;
         sqlx::migrate!("../migrations").run(&pool).await?;
         Ok(Store { pool })
     }

@@ -1,62 +1,79 @@
-//! Pipeline runs and their stage runs.
+//! Pipeline runs and their stage runs. Rows hold the domain's enums; the text forms live only
+//! in the database (`views` builds what the pages show).
 
-use app::api::{PipelineRunSummary, QualityPoint, StageView};
 use chrono::{DateTime, Utc};
-use cml_api::{EngineStatus, JobRun};
+use cml_api::JobRun;
+use domain::{DeploymentState, JobRunState, PipelineStatus, RunSource, Stage, StageOutcome};
 use sqlx::FromRow;
 
 use super::Store;
-use crate::error::Result;
+use super::Result;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct PipelineRunRow {
     pub id: i64,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: PipelineStatus,
     pub triggered_by: String,
-    pub source: String,
+    #[sqlx(try_from = "String")]
+    pub source: RunSource,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
     #[sqlx(flatten)]
     pub lineage: LineageIds,
     pub lineage_resolved: bool,
+    /// [`LineageDetail`] as JSON, once read.
+    pub lineage_detail: Option<String>,
+}
+
+impl PipelineRunRow {
+    pub fn detail(&self) -> Option<LineageDetail> {
+        self.lineage_detail.as_deref().and_then(|json| serde_json::from_str(json).ok())
+    }
+}
+
+/// What a finished run's lineage shows beyond its ids, read from the workspace once.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct LineageDetail {
+    pub experiment_run_name: Option<String>,
+    pub params: Vec<(String, String)>,
+    pub metrics: Vec<(String, String)>,
+    pub tags: Vec<(String, String)>,
+    pub registered_model_name: Option<String>,
+    pub model_version_run_id: Option<String>,
+    pub model_name: Option<String>,
+    pub build_status: Option<String>,
+    pub build_version_id: Option<String>,
+    /// Why part of the lineage could not be read, in words.
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, FromRow)]
 pub struct StageRow {
     pub pipeline_run_id: i64,
-    pub stage: i64,
+    #[sqlx(try_from = "i64")]
+    pub stage: Stage,
     pub job_id: String,
     pub job_run_id: String,
-    pub status: String,
+    #[sqlx(rename = "status", try_from = "String")]
+    pub state: JobRunState,
     pub created_at: DateTime<Utc>,
     pub running_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Where the log was found in the project, once it was.
+    pub log_path: Option<String>,
+    /// The log's last bytes, as last read.
+    pub log_tail: Option<String>,
+    /// Whether `log_tail` was read after the job run ended (it will not change again).
+    pub log_final: bool,
 }
 
 impl StageRow {
-    pub fn engine_status(&self) -> EngineStatus {
-        EngineStatus::parse(&self.status)
+    pub fn outcome(&self) -> StageOutcome {
+        StageOutcome { stage: self.stage, state: self.state, finished_at: self.finished_at }
     }
-
-    pub fn view(&self) -> StageView {
-        let start = self.running_at.unwrap_or(self.created_at);
-        let end = self.finished_at.or_else(|| self.engine_status().is_active().then(Utc::now));
-        StageView {
-            stage: self.stage as usize,
-            job_id: self.job_id.clone(),
-            run_id: self.job_run_id.clone(),
-            status: self.engine_status().word().to_string(),
-            created_at: Some(rfc3339(&self.created_at)),
-            running_at: self.running_at.as_ref().map(rfc3339),
-            finished_at: self.finished_at.as_ref().map(rfc3339),
-            duration_seconds: end.map(|e| (e - start).num_milliseconds() as f64 / 1000.0),
-        }
-    }
-}
-
-pub fn rfc3339(t: &DateTime<Utc>) -> String {
-    cml_api::timestamp::format(t)
 }
 
 /// What a pipeline run links to, as the tracker resolved it (stored with the run).
@@ -78,41 +95,33 @@ pub struct LineageIds {
     pub model_id: Option<String>,
     pub build_id: Option<String>,
     pub deployment_id: Option<String>,
+    /// The deployment's state as stored (one of [`DeploymentState`]'s names).
     pub deployment_status: Option<String>,
 }
 
-impl PipelineRunRow {
-    pub fn summary(&self, stages: &[StageRow]) -> PipelineRunSummary {
-        let end = self.finished_at.unwrap_or_else(Utc::now);
-        PipelineRunSummary {
-            id: self.id,
-            status: self.status.clone(),
-            triggered_by: self.triggered_by.clone(),
-            source: self.source.clone(),
-            created_at: rfc3339(&self.created_at),
-            finished_at: self.finished_at.as_ref().map(rfc3339),
-            duration_seconds: Some((end - self.created_at).num_milliseconds() as f64 / 1000.0),
-            stages: stages.iter().map(StageRow::view).collect(),
-            snapshot_id: self.lineage.snapshot_id.clone(),
-            parent_snapshot_id: self.lineage.parent_snapshot_id.clone(),
-            rows_added: self.lineage.rows_added,
-            accuracy: self.lineage.accuracy,
-            recall: self.lineage.recall,
-            model_version: self.lineage.model_version_number,
-            deployment_status: self.lineage.deployment_status.clone(),
-        }
+impl LineageIds {
+    pub fn deployment(&self) -> Option<DeploymentState> {
+        self.deployment_status.as_deref().and_then(DeploymentState::from_cml)
     }
 }
 
-pub const ACTIVE: &str = "running";
+/// One point of the quality chart.
+#[derive(Debug, Clone, FromRow)]
+pub struct QualityRow {
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    pub accuracy: Option<f64>,
+    pub recall: Option<f64>,
+}
 
 impl Store {
-    pub async fn insert_pipeline_run(&self, triggered_by: &str, source: &str, created_at: DateTime<Utc>) -> Result<i64> {
+    pub async fn insert_pipeline_run(&self, triggered_by: &str, source: RunSource, created_at: DateTime<Utc>) -> Result<i64> {
         Ok(sqlx::query_scalar(
-            "INSERT INTO pipeline_runs (status, triggered_by, source, created_at, updated_at) VALUES ('running', ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO pipeline_runs (status, triggered_by, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
+        .bind(PipelineStatus::Running.as_str())
         .bind(triggered_by)
-        .bind(source)
+        .bind(source.as_str())
         .bind(created_at)
         .bind(Utc::now())
         .fetch_one(self.pool())
@@ -136,11 +145,14 @@ impl Store {
     }
 
     pub async fn active_pipeline_runs(&self) -> Result<Vec<i64>> {
-        Ok(sqlx::query_scalar("SELECT id FROM pipeline_runs WHERE status = 'running' ORDER BY id").fetch_all(self.pool()).await?)
+        Ok(sqlx::query_scalar("SELECT id FROM pipeline_runs WHERE status = ? ORDER BY id").bind(PipelineStatus::Running.as_str()).fetch_all(self.pool()).await?)
     }
 
     pub async fn unresolved_pipeline_runs(&self) -> Result<Vec<i64>> {
-        Ok(sqlx::query_scalar("SELECT id FROM pipeline_runs WHERE status != 'running' AND lineage_resolved = 0 ORDER BY id").fetch_all(self.pool()).await?)
+        Ok(sqlx::query_scalar("SELECT id FROM pipeline_runs WHERE status != ? AND lineage_resolved = 0 ORDER BY id")
+            .bind(PipelineStatus::Running.as_str())
+            .fetch_all(self.pool())
+            .await?)
     }
 
     /// The pipeline run a job run belongs to, if it is known.
@@ -151,21 +163,23 @@ impl Store {
     /// The pipeline run a run of `stage` (created at `created_at`) continues: the newest one whose
     /// previous stage succeeded no later than that (give or take a workspace's clock rounding) and
     /// which has no run of `stage` yet.
-    pub async fn pipeline_run_awaiting(&self, stage: i64, created_at: DateTime<Utc>) -> Result<Option<i64>> {
+    pub async fn pipeline_run_awaiting(&self, stage: Stage, created_at: DateTime<Utc>) -> Result<Option<i64>> {
+        let Some(previous) = stage.previous() else { return Ok(None) };
         Ok(sqlx::query_scalar(
             "SELECT p.pipeline_run_id FROM stage_runs p
-             WHERE p.stage = ? AND p.status = 'ENGINE_SUCCEEDED' AND p.finished_at <= ?
+             WHERE p.stage = ? AND p.status = ? AND p.finished_at <= ?
                AND NOT EXISTS (SELECT 1 FROM stage_runs n WHERE n.pipeline_run_id = p.pipeline_run_id AND n.stage = ?)
              ORDER BY p.finished_at DESC LIMIT 1",
         )
-        .bind(stage - 1)
+        .bind(previous.index() as i64)
+        .bind(JobRunState::Succeeded.as_str())
         .bind(created_at + chrono::Duration::seconds(5))
-        .bind(stage)
+        .bind(stage.index() as i64)
         .fetch_optional(self.pool())
         .await?)
     }
 
-    pub async fn upsert_stage(&self, pipeline_run_id: i64, stage: i64, run: &JobRun) -> Result<()> {
+    pub async fn upsert_stage(&self, pipeline_run_id: i64, stage: Stage, run: &JobRun) -> Result<()> {
         sqlx::query(
             "INSERT INTO stage_runs (pipeline_run_id, stage, job_id, job_run_id, status, created_at, running_at, finished_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -173,7 +187,7 @@ impl Store {
                 job_run_id = excluded.job_run_id, status = excluded.status, running_at = excluded.running_at, finished_at = excluded.finished_at",
         )
         .bind(pipeline_run_id)
-        .bind(stage)
+        .bind(stage.index() as i64)
         .bind(&run.job_id)
         .bind(&run.id)
         .bind(run.status.as_str())
@@ -185,19 +199,76 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_pipeline_status(&self, id: i64, status: &str, finished_at: Option<DateTime<Utc>>) -> Result<bool> {
+    pub async fn set_pipeline_status(&self, id: i64, status: PipelineStatus, finished_at: Option<DateTime<Utc>>) -> Result<bool> {
         let changed = sqlx::query(
             "UPDATE pipeline_runs SET status = ?, finished_at = ?, updated_at = ? WHERE id = ? AND (status != ? OR finished_at IS NOT ?)",
         )
-        .bind(status)
+        .bind(status.as_str())
         .bind(finished_at)
         .bind(Utc::now())
         .bind(id)
-        .bind(status)
+        .bind(status.as_str())
         .bind(finished_at)
         .execute(self.pool())
         .await?;
         Ok(changed.rows_affected() > 0)
+    }
+
+    /// Keeps what was read of a stage's log.
+    pub async fn set_stage_log(&self, job_run_id: &str, path: Option<&str>, tail: &str, final_read: bool) -> Result<()> {
+        sqlx::query("UPDATE stage_runs SET log_path = COALESCE(?, log_path), log_tail = ?, log_final = ? WHERE job_run_id = ?")
+            .bind(path)
+            .bind(tail)
+            .bind(final_read)
+            .bind(job_run_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_lineage_detail(&self, id: i64, detail: &LineageDetail) -> Result<()> {
+        let json = serde_json::to_string(detail).expect("a lineage detail serialises");
+        sqlx::query("UPDATE pipeline_runs SET lineage_detail = ?, updated_at = ? WHERE id = ?").bind(json).bind(Utc::now()).bind(id).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// Runs other than `except` whose deployment was last seen live (deployed, deploying, pending).
+    pub async fn runs_with_live_deployment(&self, except: Option<i64>) -> Result<Vec<PipelineRunRow>> {
+        Ok(sqlx::query_as("SELECT * FROM pipeline_runs WHERE deployment_id IS NOT NULL AND deployment_status IN (?, ?, ?) AND id IS NOT ? ORDER BY id")
+            .bind(DeploymentState::Deployed.as_str())
+            .bind(DeploymentState::Deploying.as_str())
+            .bind(DeploymentState::Pending.as_str())
+            .bind(except)
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    /// Records a deployment's current state; answers whether it changed.
+    pub async fn set_deployment_state(&self, id: i64, state: Option<DeploymentState>) -> Result<bool> {
+        let state = state.map(DeploymentState::as_str);
+        let changed = sqlx::query("UPDATE pipeline_runs SET deployment_status = ?, updated_at = ? WHERE id = ? AND deployment_status IS NOT ?")
+            .bind(state)
+            .bind(Utc::now())
+            .bind(id)
+            .bind(state)
+            .execute(self.pool())
+            .await?;
+        Ok(changed.rows_affected() > 0)
+    }
+
+    /// How long this stage's job runs took when they succeeded, newest first (for predicting the
+    /// end of a running one).
+    pub async fn recent_durations(&self, stage: Stage, limit: i64) -> Result<Vec<chrono::Duration>> {
+        let rows: Vec<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT running_at, finished_at FROM stage_runs WHERE stage = ? AND status = ? AND running_at IS NOT NULL AND finished_at IS NOT NULL
+             ORDER BY finished_at DESC LIMIT ?",
+        )
+        .bind(stage.index() as i64)
+        .bind(JobRunState::Succeeded.as_str())
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(|(start, end)| end - start).collect())
     }
 
     pub async fn set_lineage(&self, id: i64, l: &LineageIds, resolved: bool) -> Result<()> {
@@ -237,8 +308,9 @@ impl Store {
         Ok(())
     }
 
-    pub async fn quality_series(&self, limit: i64) -> Result<Vec<QualityPoint>> {
-        let rows: Vec<(i64, DateTime<Utc>, Option<f64>, Option<f64>)> = sqlx::query_as(
+    /// The newest `limit` runs with a quality figure, oldest first.
+    pub async fn quality_series(&self, limit: i64) -> Result<Vec<QualityRow>> {
+        Ok(sqlx::query_as(
             "SELECT id, created_at, accuracy, recall FROM (
                 SELECT id, created_at, accuracy, recall FROM pipeline_runs
                 WHERE accuracy IS NOT NULL OR recall IS NOT NULL ORDER BY created_at DESC LIMIT ?)
@@ -246,8 +318,7 @@ impl Store {
         )
         .bind(limit)
         .fetch_all(self.pool())
-        .await?;
-        Ok(rows.into_iter().map(|(run_id, t, accuracy, recall)| QualityPoint { run_id, created_at: rfc3339(&t), accuracy, recall }).collect())
+        .await?)
     }
 
     pub async fn latest_deployed_run(&self) -> Result<Option<PipelineRunRow>> {

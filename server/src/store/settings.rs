@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::Store;
-use crate::error::Result;
+use super::Result;
 
 impl Store {
     pub async fn settings(&self) -> Result<HashMap<String, String>> {

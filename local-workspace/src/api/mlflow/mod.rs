@@ -1,15 +1,19 @@
 //! The MLflow REST subset real `mlflow` clients use (`mlflow-skinny` 3.x): experiments, runs,
 //! logged models and artifacts. Jobs reach it through MLFLOW_TRACKING_URI, so `mlflow` in the job
 //! scripts works unchanged — the same code that logs to CML's built-in tracking.
+//!
+//! Here: the routes and their handlers; `search` holds the filter grammar, `artifacts` the
+//! artifact storage, `error` MLflow's error shape.
+
+mod artifacts;
+mod error;
+mod search;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -18,6 +22,8 @@ use serde_json::{json, Value};
 use crate::ids::new_id;
 use crate::tracking::{kv_list, map_to_kv, now_ms, ExperimentRow, FullRun, LoggedModelRow, MetricRow, RunRow, Tracking};
 use crate::Workspace;
+use error::{MlflowError, Result};
+use search::{clause_matches, parse_filter};
 
 pub fn routes() -> Router<Arc<Workspace>> {
     let p = "/api/2.0/mlflow";
@@ -42,50 +48,11 @@ pub fn routes() -> Router<Arc<Workspace>> {
         .route(&format!("{p}/logged-models/search"), post(logged_model_search))
         .route(&format!("{p}/logged-models/{{model_id}}"), get(logged_model_get).patch(logged_model_finalize))
         .route(&format!("{p}/logged-models/{{model_id}}/tags"), patch(logged_model_tags))
-        .route("/api/2.0/mlflow-artifacts/artifacts", get(artifact_list))
-        .route("/api/2.0/mlflow-artifacts/artifacts/{*path}", get(artifact_get).put(artifact_put))
+        .route("/api/2.0/mlflow-artifacts/artifacts", get(artifacts::artifact_list))
+        .route("/api/2.0/mlflow-artifacts/artifacts/{*path}", get(artifacts::artifact_get).put(artifacts::artifact_put))
 }
 
 /// MLflow's error shape: `{"error_code": …, "message": …}`.
-pub struct MlflowError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl MlflowError {
-    fn missing(message: impl Into<String>) -> Self {
-        MlflowError { status: StatusCode::NOT_FOUND, code: "RESOURCE_DOES_NOT_EXIST", message: message.into() }
-    }
-    fn invalid(message: impl Into<String>) -> Self {
-        MlflowError { status: StatusCode::BAD_REQUEST, code: "INVALID_PARAMETER_VALUE", message: message.into() }
-    }
-    fn exists(message: impl Into<String>) -> Self {
-        MlflowError { status: StatusCode::BAD_REQUEST, code: "RESOURCE_ALREADY_EXISTS", message: message.into() }
-    }
-}
-
-impl From<sqlx::Error> for MlflowError {
-    fn from(e: sqlx::Error) -> Self {
-        tracing::error!(error = %e, "tracking database error");
-        MlflowError { status: StatusCode::INTERNAL_SERVER_ERROR, code: "INTERNAL_ERROR", message: "the tracking database failed".into() }
-    }
-}
-
-impl From<std::io::Error> for MlflowError {
-    fn from(e: std::io::Error) -> Self {
-        MlflowError { status: StatusCode::INTERNAL_SERVER_ERROR, code: "INTERNAL_ERROR", message: format!("artifact storage failed: {e}") }
-    }
-}
-
-impl IntoResponse for MlflowError {
-    fn into_response(self) -> Response {
-        (self.status, Json(json!({"error_code": self.code, "message": self.message}))).into_response()
-    }
-}
-
-type Result<T, E = MlflowError> = std::result::Result<T, E>;
-
 fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(if bytes.is_empty() { b"{}" } else { bytes }).map_err(|e| MlflowError::invalid(format!("malformed request body: {e}")))
 }
@@ -365,74 +332,6 @@ async fn metric_history(State(ws): State<Arc<Workspace>>, Query(q): Query<Histor
     Ok(Json(json!({"metrics": metrics})))
 }
 
-/// One comparison of a search filter: `attributes.status = 'FINISHED'`, `tags.x = 'y'`, …
-struct Clause {
-    field: String,
-    op: String,
-    value: String,
-}
-
-fn parse_filter(filter: &str) -> Result<Vec<Clause>> {
-    let mut clauses = vec![];
-    for part in split_and(filter) {
-        let part = part.trim();
-        if part.is_empty() {
-            continue;
-        }
-        let op = ["!=", "=", "LIKE"].into_iter().find(|op| part.contains(op)).ok_or_else(|| MlflowError::invalid(format!("unsupported filter clause {part:?}")))?;
-        let (field, value) = part.split_once(op).expect("contains op");
-        let value = value.trim();
-        let value = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).or_else(|| value.strip_prefix('"').and_then(|v| v.strip_suffix('"'))).unwrap_or(value);
-        clauses.push(Clause { field: field.trim().trim_matches('`').to_string(), op: op.to_string(), value: value.to_string() });
-    }
-    Ok(clauses)
-}
-
-fn split_and(filter: &str) -> Vec<String> {
-    let mut parts = vec![];
-    let mut rest = filter;
-    loop {
-        let lower = rest.to_lowercase();
-        match lower.find(" and ") {
-            Some(i) => {
-                parts.push(rest[..i].to_string());
-                rest = &rest[i + 5..];
-            }
-            None => {
-                parts.push(rest.to_string());
-                return parts;
-            }
-        }
-    }
-}
-
-fn clause_matches(c: &Clause, full: &FullRun) -> Result<bool> {
-    let field = c.field.trim_start_matches("attributes.").trim_start_matches("attribute.");
-    let have: Option<String> = if let Some(key) = field.strip_prefix("tags.").or_else(|| field.strip_prefix("tag.")) {
-        full.tags.iter().find(|(k, _)| k == key.trim_matches('`')).map(|(_, v)| v.clone())
-    } else if let Some(key) = field.strip_prefix("params.").or_else(|| field.strip_prefix("param.")) {
-        full.params.iter().find(|(k, _)| k == key.trim_matches('`')).map(|(_, v)| v.clone())
-    } else if let Some(key) = field.strip_prefix("metrics.").or_else(|| field.strip_prefix("metric.")) {
-        full.metrics.iter().find(|m| m.key == key.trim_matches('`')).map(|m| m.value.to_string())
-    } else {
-        match field {
-            "status" => Some(full.run.status.clone()),
-            "run_name" => Some(full.run.name.clone()),
-            "run_id" => Some(full.run.id.clone()),
-            "user_id" => Some(full.run.user_id.clone()),
-            other => return Err(MlflowError::invalid(format!("filtering on {other:?} is not supported here"))),
-        }
-    };
-    Ok(match c.op.as_str() {
-        "=" => have.as_deref() == Some(c.value.as_str()),
-        "!=" => have.as_deref() != Some(c.value.as_str()),
-        _ => {
-            let needle = c.value.trim_matches('%');
-            have.is_some_and(|h| h.contains(needle))
-        }
-    })
-}
-
 async fn run_search(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Json<Value>> {
     let req: Value = body(&bytes)?;
     let ids: Vec<String> = req["experiment_ids"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect();
@@ -548,49 +447,6 @@ async fn logged_model_search(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> 
         }
     }
     Ok(Json(json!({"models": models})))
-}
-
-// Artifacts ----------------------------------------------------------------------------------
-
-fn artifact_path(ws: &Workspace, relative: &str) -> Result<PathBuf> {
-    crate::paths::inside(&ws.artifacts_dir, relative).ok_or_else(|| MlflowError::invalid(format!("{relative:?} is not a valid artifact path")))
-}
-
-async fn artifact_put(State(ws): State<Arc<Workspace>>, Path(path): Path<String>, bytes: Bytes) -> Result<Json<Value>> {
-    let file = artifact_path(&ws, &path)?;
-    if let Some(parent) = file.parent() {
-        tokio::fs::create_dir_all(parent).await?;
-    }
-    tokio::fs::write(&file, &bytes).await?;
-    Ok(Json(json!({})))
-}
-
-async fn artifact_get(State(ws): State<Arc<Workspace>>, Path(path): Path<String>) -> Result<Response> {
-    let file = artifact_path(&ws, &path)?;
-    let bytes = tokio::fs::read(&file).await.map_err(|_| MlflowError::missing(format!("artifact {path:?} not found")))?;
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
-}
-
-#[derive(Deserialize)]
-struct ListQuery {
-    path: Option<String>,
-}
-
-async fn artifact_list(State(ws): State<Arc<Workspace>>, Query(q): Query<ListQuery>) -> Result<Json<Value>> {
-    let dir = artifact_path(&ws, q.path.as_deref().unwrap_or(""))?;
-    let Ok(mut entries) = tokio::fs::read_dir(&dir).await else {
-        return Ok(Json(json!({})));
-    };
-    let mut files = vec![];
-    while let Some(entry) = entries.next_entry().await? {
-        let meta = entry.metadata().await?;
-        let mut file = json!({"path": entry.file_name().to_string_lossy(), "is_dir": meta.is_dir()});
-        if !meta.is_dir() {
-            file["file_size"] = json!(meta.len());
-        }
-        files.push(file);
-    }
-    Ok(Json(json!({"files": files})))
 }
 
 fn uuid_hex() -> String {

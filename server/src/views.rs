@@ -1,0 +1,147 @@
+//! The UI's view types (`app::api`), built in one place from Lakeline's store rows and domain.
+//! Nothing else constructs them; the store and the tracker never see them.
+
+use app::api::{DeploymentView, KeyValue, Lineage, PipelineRunSummary, QualityPoint, StageLog, StageView};
+use chrono::{DateTime, Utc};
+
+use crate::store::pipeline_runs::{PipelineRunRow, QualityRow, StageRow};
+
+pub fn rfc3339(t: &DateTime<Utc>) -> String {
+    cml_api::timestamp::format(t)
+}
+
+fn seconds(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_milliseconds() as f64 / 1000.0
+}
+
+/// A stage's job run; an active one's duration runs up to `now`.
+pub fn stage(row: &StageRow, now: DateTime<Utc>) -> StageView {
+    let start = row.running_at.unwrap_or(row.created_at);
+    let end = row.finished_at.or_else(|| row.state.is_active().then_some(now));
+    StageView {
+        stage: row.stage,
+        job_id: row.job_id.clone(),
+        run_id: row.job_run_id.clone(),
+        state: row.state,
+        created_at: Some(rfc3339(&row.created_at)),
+        running_at: row.running_at.as_ref().map(rfc3339),
+        finished_at: row.finished_at.as_ref().map(rfc3339),
+        duration_seconds: end.map(|e| seconds(start, e)),
+    }
+}
+
+/// A pipeline run as lists show it.
+pub fn summary(run: &PipelineRunRow, stages: &[StageRow], now: DateTime<Utc>) -> PipelineRunSummary {
+    PipelineRunSummary {
+        id: run.id,
+        status: run.status,
+        triggered_by: run.triggered_by.clone(),
+        source: run.source,
+        created_at: rfc3339(&run.created_at),
+        finished_at: run.finished_at.as_ref().map(rfc3339),
+        duration_seconds: Some(seconds(run.created_at, run.finished_at.unwrap_or(now))),
+        stages: stages.iter().map(|s| stage(s, now)).collect(),
+        snapshot_id: run.lineage.snapshot_id.clone(),
+        parent_snapshot_id: run.lineage.parent_snapshot_id.clone(),
+        rows_added: run.lineage.rows_added,
+        accuracy: run.lineage.accuracy,
+        recall: run.lineage.recall,
+        model_version: run.lineage.model_version_number,
+        deployment: run.lineage.deployment(),
+    }
+}
+
+/// The lineage as Lakeline stored it: the ids, and what was read of them once the run ended.
+pub fn lineage(run: &PipelineRunRow) -> Lineage {
+    let l = &run.lineage;
+    let d = run.detail().unwrap_or_default();
+    let kv = |pairs: Vec<(String, String)>| pairs.into_iter().map(|(key, value)| KeyValue { key, value }).collect();
+    Lineage {
+        experiment_run_name: d.experiment_run_name,
+        params: kv(d.params),
+        metrics: kv(d.metrics),
+        tags: kv(d.tags),
+        registered_model_name: d.registered_model_name,
+        model_version_run_id: d.model_version_run_id,
+        model_name: d.model_name,
+        build_status: d.build_status,
+        build_version_id: d.build_version_id,
+        problems: d.problems,
+        snapshot_id: l.snapshot_id.clone(),
+        parent_snapshot_id: l.parent_snapshot_id.clone(),
+        snapshot_committed_at: l.snapshot_committed_at.clone(),
+        rows_added: l.rows_added,
+        table: l.source_table.clone(),
+        experiment_id: l.experiment_id.clone(),
+        experiment_run_id: l.experiment_run_id.clone(),
+        row_count: l.row_count.clone(),
+        registered_model_id: l.registered_model_id.clone(),
+        model_version_id: l.model_version_id.clone(),
+        model_version_number: l.model_version_number,
+        model_id: l.model_id.clone(),
+        build_id: l.build_id.clone(),
+        deployment_id: l.deployment_id.clone(),
+        deployment: l.deployment(),
+    }
+}
+
+/// A stage's log as last read; what to say when none was found yet.
+pub fn log(row: &StageRow) -> StageLog {
+    StageLog {
+        stage: row.stage,
+        path: row.log_path.clone().unwrap_or_default(),
+        text: row.log_tail.clone().unwrap_or_else(|| "No log file in the project for this job run (yet).".into()),
+    }
+}
+
+pub fn quality(rows: Vec<QualityRow>) -> Vec<QualityPoint> {
+    rows.into_iter().map(|r| QualityPoint { run_id: r.id, created_at: rfc3339(&r.created_at), accuracy: r.accuracy, recall: r.recall }).collect()
+}
+
+/// The deployment a pipeline run made, when its lineage reached one.
+pub fn deployment(run: &PipelineRunRow) -> Option<DeploymentView> {
+    let l = &run.lineage;
+    Some(DeploymentView {
+        pipeline_run_id: Some(run.id),
+        model_name: run.detail().and_then(|d| d.model_name).unwrap_or_else(|| "model".into()),
+        model_id: l.model_id.clone()?,
+        build_id: l.build_id.clone()?,
+        deployment_id: l.deployment_id.clone()?,
+        state: l.deployment(),
+        version: l.model_version_number,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use domain::{JobRunState, Stage};
+
+    #[test]
+    fn an_active_stage_lasts_until_now_and_a_finished_one_until_it_ended() {
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap();
+        let mut row = StageRow {
+            pipeline_run_id: 1,
+            stage: Stage::RetrainXgboost,
+            job_id: "j".into(),
+            job_run_id: "r".into(),
+            state: JobRunState::Running,
+            created_at: t0,
+            running_at: Some(t0 + chrono::Duration::seconds(2)),
+            finished_at: None,
+            log_path: None,
+            log_tail: None,
+            log_final: false,
+        };
+        let now = t0 + chrono::Duration::seconds(12);
+        assert_eq!(stage(&row, now).duration_seconds, Some(10.0), "counted from when it began running");
+        row.state = JobRunState::Succeeded;
+        row.finished_at = Some(t0 + chrono::Duration::seconds(7));
+        assert_eq!(stage(&row, now).duration_seconds, Some(5.0));
+        row.state = JobRunState::Scheduling;
+        row.running_at = None;
+        row.finished_at = None;
+        assert_eq!(stage(&row, now).duration_seconds, Some(12.0), "waiting counts from creation");
+    }
+}

@@ -1,0 +1,71 @@
+// Three pages stay open through two chains: each sees every stage's state and log arrive without
+// a reload, and History shows the first run's deployment as stopped once the second replaced it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setUpJobs, withLakeline } from './lakeline.mjs';
+
+const CHAIN_TIMEOUT = 300_000; // a cold venv build happens inside the first run
+const lakeline = withLakeline();
+
+async function openPipeline(context, url) {
+  const page = await context.newPage();
+  await page.goto(url + '/', { waitUntil: 'networkidle' });
+  await page.evaluate(() => { window.__sameDocument = true; });
+  return page;
+}
+
+async function stageBecomes(page, i, word) {
+  await page.waitForFunction(
+    ([i, word]) => document.querySelector(`[data-test="stage-${i}"] [data-test="stage-status"]`)?.textContent === word,
+    [i, word],
+    { timeout: CHAIN_TIMEOUT },
+  );
+}
+
+async function runChainFrom(page) {
+  await page.click('[data-test="run-pipeline"]');
+  await page.locator('[data-test="confirm-run"]').waitFor();
+  await page.click('[data-test="confirm-run-yes"]');
+}
+
+test('three open pages follow a chain live; a replaced deployment shows stopped', { timeout: 900_000 }, async () => {
+  const { context } = lakeline.browser;
+  const url = lakeline.server.url;
+  await setUpJobs(await context.newPage(), url);
+  const pages = [];
+  for (let i = 0; i < 3; i++) pages.push(await openPipeline(context, url));
+
+  await runChainFrom(pages[0]);
+  for (const page of pages) {
+    for (const i of [0, 1, 2]) await stageBecomes(page, i, 'succeeded');
+    assert.equal(await page.locator('[data-test="run-status"]').innerText(), 'succeeded');
+    // Each stage's log tail arrived with it: what the job itself wrote.
+    const logs = await page.locator('[data-test="log-tail"]').allInnerTexts();
+    assert.match(logs[0], /appended snapshot/);
+    assert.match(logs[1], /logged MLflow run/);
+    assert.match(logs[2], /deploy/i);
+    assert.equal(await page.evaluate(() => window.__sameDocument), true, 'the page was never reloaded');
+  }
+
+  // A History page stays open while a second chain replaces the first deployment.
+  const history = await context.newPage();
+  await history.goto(url + '/history', { waitUntil: 'networkidle' });
+  await history.evaluate(() => { window.__sameDocument = true; });
+  const firstRow = history.locator('[data-test="history-row"]').first();
+  assert.equal(await firstRow.locator('[data-test="history-deployment"]').innerText(), 'deployed');
+  await runChainFrom(pages[1]);
+  for (const i of [0, 1, 2]) await stageBecomes(pages[2], i, 'succeeded');
+  await history.waitForFunction(
+    () => {
+      const rows = [...document.querySelectorAll('[data-test="history-row"]')];
+      const cells = rows.map((r) => r.querySelector('[data-test="history-deployment"]')?.textContent);
+      return rows.length === 2 && cells[0] === 'deployed' && cells[1] === 'stopped';
+    },
+    null,
+    { timeout: 60_000 },
+  );
+  assert.equal(await history.evaluate(() => window.__sameDocument), true, 'History was never reloaded');
+  // The Pipeline page shows the live deployment: the second run's.
+  await pages[2].locator('[data-test="deployment-status"]').waitFor();
+  assert.equal(await pages[2].locator('[data-test="deployment-status"]').innerText(), 'deployed');
+});
