@@ -196,10 +196,7 @@ impl app::backend::Backend for ServerBackend {
 
     #[tracing::instrument(skip_all, err(level = "info", Display))]
     async fn apply_setup(&self) -> Result<SetupView, AppError> {
-        let definition = self.tracker.definition().await;
-        definition.apply(self.tracker.client(), self.tracker.project_id()).await.map_err(cml_error)?;
-        self.store.record_event("lakeline", "pipeline.setup", &format!("jobs for suffix {:?}", definition.settings.owner_suffix)).await.map_err(store_error)?;
-        self.tracker.set_definition(definition).await;
+        self.tracker.apply_setup().await?;
         Ok(self.check_setup().await)
     }
 

@@ -68,11 +68,38 @@ async fn misbehaving_server() -> (String, Hits) {
         .route("/api/v2/projects/p/jobs/wrongshape", get(|| async { Json(json!({"id": 5, "timeout": "soon"})) }))
         .route("/api/v2/projects/p/jobs", get(|| async { Json(json!({"jobs": {"not": "a list"}, "next_page_token": ""})) }))
         .route("/api/v2/projects/loop/jobs", get(|| async { Json(json!({"jobs": [], "next_page_token": "same"})) }))
+        // A new page token on every answer, forever.
+        .route("/api/v2/projects/endless/jobs", get(|State(h): State<Hits>| async move {
+            let n = h.next();
+            Json(json!({"jobs": [], "next_page_token": format!("page-{n}")}))
+        }))
+        // 50 MB of JSON, with and without a length announced up front.
+        .route("/api/v2/projects/huge/jobs", get(|| async { huge_jobs() }))
+        .route("/api/v2/projects/huge-stream/jobs", get(|| async {
+            let chunks = (0..50).map(|_| Ok::<_, std::io::Error>(axum::body::Bytes::from(vec![b' '; 1024 * 1024])));
+            axum::body::Body::from_stream(futures_util::stream::iter(chunks))
+        }))
+        // A sign-in gateway in front of the workspace.
+        .route("/api/v2/projects/redirected/jobs", get(|| async {
+            (StatusCode::FOUND, [(axum::http::header::LOCATION, "https://sso.example.com/login")], "")
+        }))
         .with_state(hits.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (url, hits)
+}
+
+fn huge_jobs() -> String {
+    let job = r#"{"id":"x","name":"padding padding padding padding padding padding padding padding"}"#;
+    let mut body = String::from(r#"{"next_page_token":"","jobs":["#);
+    while body.len() < 50 * 1024 * 1024 {
+        body.push_str(job);
+        body.push(',');
+    }
+    body.push_str(job);
+    body.push_str("]}");
+    body
 }
 
 fn client(url: &str) -> CmlClient {
@@ -85,6 +112,8 @@ fn client(url: &str) -> CmlClient {
             max_retries: 3,
             first_backoff: Duration::from_millis(20),
             page_size: 100,
+            max_pages: 25,
+            max_body_bytes: 4 * 1024 * 1024,
         },
     )
     .unwrap()
@@ -162,4 +191,31 @@ async fn an_unreachable_workspace_is_a_clear_error() {
     let err = client(&url).list_jobs("p").await.unwrap_err();
     assert!(matches!(err, CmlError::Unreachable { .. }), "{err}");
     assert!(err.to_string().starts_with("cannot reach the CML workspace at http://127.0.0.1:"), "{err}");
+}
+
+#[tokio::test]
+async fn a_workspace_that_pages_forever_gets_a_bounded_number_of_calls() {
+    let (url, hits) = misbehaving_server().await;
+    let err = client(&url).list_jobs("endless").await.unwrap_err();
+    assert!(err.to_string().contains("kept paging"), "{err}");
+    assert_eq!(hits.count(), 25, "max_pages calls and no more");
+}
+
+#[tokio::test]
+async fn an_answer_over_the_size_limit_is_refused_unread() {
+    let (url, _) = misbehaving_server().await;
+    let c = client(&url);
+    for project in ["huge", "huge-stream"] {
+        let err = c.list_jobs(project).await.unwrap_err();
+        assert!(matches!(err, CmlError::BadResponse { ref detail, .. } if detail.contains("larger than 4 MiB")), "{project}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_is_an_error_that_says_where_it_pointed() {
+    let (url, _) = misbehaving_server().await;
+    let err = client(&url).list_jobs("redirected").await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("redirect") && text.contains("https://sso.example.com/login") && text.contains("CML URL"), "{text}");
+    assert!(!err.is_transient(), "not retried");
 }

@@ -107,3 +107,46 @@ fn help_lists_the_settings() {
     }
     assert!(!help.contains("LAKELINE_CML_API_KEY="), "secret values are hidden in --help");
 }
+
+/// Malformed input is the caller's mistake: 400 (413 for a body over the limit) with a message
+/// that names the field, for every server function.
+#[tokio::test]
+async fn malformed_server_function_requests_get_a_4xx_naming_the_field() {
+    let server = TestApp::start().await;
+    let cases: &[(&str, &[u8], &str)] = &[
+        ("stop_pipeline", b"id=abc", "id"),
+        ("stop_pipeline", b"", "id"),
+        ("stop_pipeline", b"id=99999999999999999999", "id"),
+        ("stop_pipeline", b"id=\xff\xfe", "id"),
+        ("get_pipeline_run", b"id=", "id"),
+        ("get_pipeline_run", b"ident=4", "id"),
+        ("trigger_pipeline", b"arguments=x", "environment"),
+        ("list_pipeline_runs", b"cursor=after-1", "filter"),
+        ("list_pipeline_runs", b"filter[status]=x&filter[from]=&filter[to]=&filter[who]=&filter[snapshot]=&cursor=", "status"),
+        ("list_pipeline_runs", b"filter[status]=&filter[from]=yesterday&filter[to]=&filter[who]=&filter[snapshot]=&cursor=", "from"),
+        ("list_pipeline_runs", b"filter[status]=&filter[from]=&filter[to]=&filter[who]=&filter[snapshot]=&cursor=page-9223372036854775807", "cursor"),
+        ("save_settings", b"settings[owner_suffix]=x", "settings"),
+        ("test_prediction", b"", "request"),
+        ("test_prediction", b"request=not+json", "JSON"),
+    ];
+    let http = reqwest::Client::new();
+    for (name, body, field) in cases {
+        let response = http
+            .post(server.url(&format!("/api/{name}")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{name} {body:?}: the connection failed: {e}"));
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, 400, "{name} {:?}: {text}", String::from_utf8_lossy(body));
+        let error: AppError = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}: {text}"));
+        assert!(matches!(&error, AppError::Invalid(m) if m.contains(field)), "{name} {:?}: {error:?} should name {field}", String::from_utf8_lossy(body));
+    }
+    let huge = vec![b'a'; 300 * 1024];
+    let response = http.post(server.url("/api/trigger_pipeline")).header("content-type", "application/x-www-form-urlencoded").body(huge).send().await.unwrap();
+    assert_eq!(response.status(), 413);
+    assert!(response.text().await.unwrap().contains("larger than"));
+    server.stop().await;
+}

@@ -41,3 +41,21 @@ async fn a_url_without_a_key_or_project_is_a_clear_error() {
         .expect("refused");
     assert!(err.to_string().contains("--cml-project-id"), "{err}");
 }
+
+#[tokio::test]
+async fn twenty_simultaneous_set_ups_leave_exactly_three_jobs() {
+    let ws = TestWorkspace::start().await;
+    let server = TestApp::builder().remote_workspace(&ws).with_config(|c| c.owner_suffix = Some("race".into())).start().await;
+    let calls = (0..20).map(|_| server.call(ApplyPipelineSetup {}));
+    let answers = futures_util::future::join_all(calls).await;
+    for answer in answers {
+        let view = answer.unwrap();
+        assert!(view.jobs.iter().all(|j| j.state == JobCheckState::Matches), "{:?}", view.jobs);
+    }
+    let jobs = ws.client.list_jobs(&ws.project_id).await.unwrap();
+    let mut names: Vec<_> = jobs.iter().map(|j| j.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["API Redeployment race", "New Batch race", "Retrain XGBoost race"], "no job was created twice");
+    server.stop().await;
+    ws.workspace.shutdown().await;
+}

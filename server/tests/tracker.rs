@@ -191,3 +191,34 @@ async fn triggering_without_jobs_or_with_bad_environment_says_what_to_do() {
     assert!(err.to_string().contains("KEY=VALUE"), "{err}");
     ws.workspace.shutdown().await;
 }
+
+/// Stop pressed just as New Batch ends (the tracker has not seen the end yet): the dependent that
+/// the workspace starts meanwhile is stopped, nothing after it runs, the run ends stopped.
+#[tokio::test]
+async fn a_stop_at_a_stage_boundary_stops_the_chain() {
+    let ws = TestWorkspace::start().await;
+    jobs(&ws, ["ok.py", "slow.py", "ok.py"]).await;
+    let db = tempfile::tempdir().unwrap();
+    let (tracker, store) = tracker(&ws, &db.path().join("l.db")).await;
+    let d = definition();
+    let batch = ws.client.find_jobs_by_name(&ws.project_id, &d.job_name(Stage::NewBatch)).await.unwrap().remove(0);
+    let last = ws.client.find_jobs_by_name(&ws.project_id, &d.job_name(Stage::ApiRedeployment)).await.unwrap().remove(0);
+    for round in 0..10 {
+        let id = tracker.trigger(String::new(), String::new()).await.unwrap();
+        tracker.reconcile().await.unwrap();
+        // New Batch ends in the workspace, and the stop comes before the tracker looks again.
+        ws.wait_for(&batch, |r| r.status.is_terminal()).await;
+        tracker.stop(id).await.unwrap();
+        let (status, _) = settle(&tracker, &store, id).await;
+        assert_eq!(status, PipelineStatus::Stopped, "round {round}");
+        let stages = store.stages(id).await.unwrap();
+        assert!(stages.len() <= 2, "nothing ran after the stopped stage: {stages:?}");
+        assert!(stages.iter().all(|s| s.state != JobRunState::Succeeded || s.stage == Stage::NewBatch), "no stage completed after the stop: {stages:?}");
+        let (run, _) = store.pipeline_run(id).await.unwrap().unwrap();
+        assert!(run.stop_requested_at.is_some() && run.stop_requested_by.is_some());
+    }
+    assert!(ws.client.list_job_runs(&ws.project_id, &last.id, &Default::default()).await.unwrap().is_empty(), "API Redeployment never ran");
+    let stops = store.recent_events(100).await.unwrap().into_iter().filter(|e| e.action == "pipeline.stop").count();
+    assert_eq!(stops, 10, "each stop is audited");
+    ws.workspace.shutdown().await;
+}

@@ -43,7 +43,7 @@ impl CmlClient {
         segments.extend(parts);
         segments.push(&last);
         let response = self.send(Method::POST, &segments, &[], None::<&()>, "download_project_file").await?;
-        response.bytes().await.map_err(|e| self.transport_error(e, "download_project_file"))
+        self.read_body(response, "download_project_file").await.map(Bytes::from)
     }
 
     /// The last `max` bytes of a project file, read as a stream: memory stays bounded by `max`

@@ -51,6 +51,10 @@ pub struct ClientOptions {
     pub first_backoff: Duration,
     /// Items asked for per page when following every page of a list.
     pub page_size: u32,
+    /// Pages followed per listing before giving up on a workspace that keeps paging.
+    pub max_pages: u32,
+    /// The largest answer read (a bigger one is refused, never held in memory).
+    pub max_body_bytes: usize,
 }
 
 impl Default for ClientOptions {
@@ -61,6 +65,8 @@ impl Default for ClientOptions {
             max_retries: 3,
             first_backoff: Duration::from_millis(250),
             page_size: 100,
+            max_pages: 200,
+            max_body_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -100,6 +106,9 @@ impl CmlClient {
             .timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
             .user_agent(concat!("lakeline/", env!("CARGO_PKG_VERSION")))
+            // A redirect is answered as an error that names where it pointed (a wrong URL, a
+            // sign-in page), never followed with the key.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| CmlError::Unreachable { host: root.to_string(), reason: e.to_string() })?;
         Ok(CmlClient { http, root, key, options, calls: Default::default() })
@@ -137,11 +146,31 @@ impl CmlClient {
         operation: &str,
     ) -> CmlResult<T> {
         let response = self.send(method, segments, query, body, operation).await?;
-        let bytes = response.bytes().await.map_err(|e| self.transport_error(e, operation))?;
+        let bytes = self.read_body(response, operation).await?;
         serde_json::from_slice(&bytes).map_err(|e| CmlError::BadResponse {
             operation: operation.to_string(),
             detail: format!("{e}; the body began with {:?}", preview(&bytes)),
         })
+    }
+
+    /// Reads an answer's body, refusing one larger than `max_body_bytes` without holding it.
+    async fn read_body(&self, response: reqwest::Response, operation: &str) -> CmlResult<Vec<u8>> {
+        use futures_util::StreamExt;
+        let limit = self.options.max_body_bytes;
+        let too_big = || CmlError::BadResponse { operation: operation.to_string(), detail: format!("the answer is larger than {} MiB; Lakeline does not read it", limit / (1024 * 1024)) };
+        if response.content_length().is_some_and(|n| n as usize > limit) {
+            return Err(too_big());
+        }
+        let mut body = Vec::new();
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| self.transport_error(e, operation))?;
+            if body.len() + chunk.len() > limit {
+                return Err(too_big());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     /// Sends one request (retrying a GET when that may help) and turns error answers into errors.
@@ -189,7 +218,14 @@ impl CmlClient {
         if status.is_success() {
             return Ok(response);
         }
-        let bytes = response.bytes().await.unwrap_or_default();
+        if status.is_redirection() {
+            let to = response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("nowhere").to_string();
+            return Err(CmlError::BadResponse {
+                operation: operation.to_string(),
+                detail: format!("the workspace answered with a redirect ({status}) to {to}: check the CML URL (it should be the workspace's own address)"),
+            });
+        }
+        let bytes = self.read_body(response, operation).await.unwrap_or_default();
         let (code, message) = match serde_json::from_slice::<Value>(&bytes) {
             Ok(body) => (
                 body.get("code").and_then(Value::as_i64).map(|c| c as i32),
@@ -231,7 +267,7 @@ impl CmlClient {
         let mut items = Vec::new();
         let mut token = String::new();
         let mut seen_tokens = std::collections::HashSet::new();
-        loop {
+        for _ in 0..self.options.max_pages {
             let mut params = query.to_vec();
             if !params.iter().any(|(k, _)| *k == "page_size") {
                 params.push(("page_size", self.options.page_size.to_string()));
@@ -257,6 +293,10 @@ impl CmlClient {
                 });
             }
         }
+        Err(CmlError::BadResponse {
+            operation: operation.to_string(),
+            detail: format!("the workspace kept paging: {} pages of {} items and still a next page; Lakeline stopped there", self.options.max_pages, self.options.page_size),
+        })
     }
 }
 

@@ -85,7 +85,7 @@ impl CmlClient {
             .await
             .map_err(|e| self.transport_error(e, "call_model"))?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| self.transport_error(e, "call_model"))?;
+        let bytes = self.read_body(response, "call_model").await?;
         let value: Value = serde_json::from_slice(&bytes)
             .map_err(|e| CmlError::BadResponse { operation: "call_model".into(), detail: format!("{e}; the body began with {:?}", preview(&bytes)) })?;
         if !status.is_success() || value["success"] == Value::Bool(false) {

@@ -17,6 +17,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::backend::ServerBackend;
 
+mod arguments;
 mod events;
 mod health;
 
@@ -45,6 +46,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
     with_security_headers(router)
+        .layer(axum::middleware::from_fn(arguments::readable_arguments))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
         .layer(TraceLayer::new_for_http())

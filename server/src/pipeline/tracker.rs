@@ -4,7 +4,7 @@
 //! and tells the browsers what changed. Pages read the database, never the workspace.
 //!
 //! It reads only what can change next: while a chain runs, the one job run that is active (or
-//! the next job's runs while a dependent is awaited), about once a second near the moments a
+//! the next job's runs while a dependent is awaited), twice a second near the moments a
 //! transition is likely (just after a start, near the end the stage's past durations predict,
 //! while a dependent is awaited) and every few seconds in between; when idle, only New Batch's
 //! runs, with a full pass over all three jobs and the live deployment every few minutes.
@@ -29,14 +29,14 @@ pub const IDLE: Duration = Duration::from_secs(30);
 /// Between passes while a stage runs, away from the moments a transition is likely.
 pub const BETWEEN: Duration = Duration::from_secs(5);
 /// Between passes when a transition is likely.
-pub const NEAR: Duration = Duration::from_secs(1);
+pub const NEAR: Duration = Duration::from_millis(500);
 /// How often all three jobs (runs started anywhere, by anyone) and the live deployment are read.
 pub const FULL_EVERY: Duration = Duration::from_secs(180);
 /// How long after a job run starts running a transition still counts as likely.
-const START_WINDOW: chrono::Duration = chrono::Duration::seconds(6);
+const START_WINDOW: chrono::Duration = chrono::Duration::seconds(4);
 /// Around a stage's predicted end: this much before and after.
-const END_BEFORE: chrono::Duration = chrono::Duration::seconds(5);
-const END_AFTER: chrono::Duration = chrono::Duration::seconds(10);
+const END_BEFORE: chrono::Duration = chrono::Duration::seconds(3);
+const END_AFTER: chrono::Duration = chrono::Duration::seconds(5);
 /// How often a running stage's log tail is read.
 pub const LOG_EVERY: Duration = Duration::from_secs(20);
 /// How much of a log is kept: its last bytes.
@@ -54,6 +54,8 @@ pub enum TrackerError {
     NotSetUp,
     #[error("pipeline run {0} is not running")]
     NotRunning(i64),
+    #[error("pipeline run {0} is running; set up or repair the jobs once it has finished (or stop it)")]
+    BusyForSetup(i64),
     #[error("no pipeline run {0}")]
     NoSuchRun(i64),
     #[error("environment must be KEY=VALUE lines: {0:?} is not")]
@@ -301,9 +303,13 @@ impl Tracker {
     }
 
     async fn stage_changed(&self, id: i64, stage: Stage, run: &JobRun) -> Result<(), TrackerError> {
+        if run.status.is_active() && run.status != JobRunState::Stopping {
+            self.enforce_stop(id, &run.job_id, &run.id).await?;
+        }
         self.notify(Change { stage: Some(stage), state: Some(run.status), ..Change::new(ChangeKind::Stage, id) });
-        self.update_status(id, true).await?;
-        if run.status != JobRunState::Scheduling {
+        self.update_status(id, run.status == JobRunState::Succeeded).await?;
+        // A log worth reading exists once the job runs; the final one once it ended.
+        if run.status == JobRunState::Running || run.status.is_terminal() {
             if let Some(row) = self.store.stage_of_job_run(&run.id).await? {
                 self.refresh_log(id, &row, run.status.is_terminal()).await?;
             }
@@ -348,15 +354,17 @@ impl Tracker {
         Ok(())
     }
 
-    async fn update_status(&self, id: i64, stage_changed: bool) -> Result<(), TrackerError> {
+    /// Records the status the stages add up to; after a stage succeeded, resolves the lineage it
+    /// made known.
+    async fn update_status(&self, id: i64, stage_succeeded: bool) -> Result<(), TrackerError> {
         let stages = self.store.stages(id).await?;
         let outcomes: Vec<_> = stages.iter().map(|s| s.outcome()).collect();
         let (status, finished) = PipelineStatus::of(&outcomes, Utc::now());
         if self.store.set_pipeline_status(id, status, finished).await? {
             self.notify(Change { status: Some(status), ..Change::new(ChangeKind::Status, id) });
         }
-        // Lineage grows stage by stage: resolve what a newly finished stage made known.
-        if stage_changed && status.is_active() && stages.iter().any(|s| s.state == JobRunState::Succeeded) {
+        // Lineage grows stage by stage: resolve what a newly succeeded stage made known.
+        if stage_succeeded && status.is_active() {
             self.resolve_lineage(id).await?;
         }
         Ok(())
@@ -411,6 +419,24 @@ impl Tracker {
         Ok(())
     }
 
+    /// A job run of a pipeline run someone asked to stop is stopped as soon as it is seen: a
+    /// dependent the workspace started while the stop was in flight gets no further.
+    async fn enforce_stop(&self, id: i64, job_id: &str, job_run_id: &str) -> Result<(), TrackerError> {
+        let Some((run, _)) = self.store.pipeline_run(id).await? else { return Ok(()) };
+        if run.stop_requested_at.is_none() {
+            return Ok(());
+        }
+        match self.client.stop_job_run(&self.project_id, job_id, job_run_id).await {
+            Ok(_) => {
+                tracing::info!(pipeline_run = id, job_run = job_run_id, "stopped a stage that started after a stop was asked for");
+                Ok(())
+            }
+            // It ended on its own meanwhile: its dependent, if any, is stopped when seen.
+            Err(CmlError::Conflict { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     fn notify(&self, change: Change) {
         let _ = self.events.send(change);
     }
@@ -442,21 +468,47 @@ impl Tracker {
         Ok(id)
     }
 
-    /// Stops a running pipeline run's active job run.
+    /// Stops a pipeline run: the stage active now, and any stage the workspace starts after it
+    /// (a stop pressed just as one stage ends and its dependent begins still stops the chain).
     #[tracing::instrument(skip(self), err(level = "info", Display))]
     pub async fn stop(&self, id: i64) -> Result<(), TrackerError> {
+        // Serialised with reconciling, so that no new stage is recorded between the check and the stop.
+        let _guard = self.lock.lock().await;
         let (run, stages) = self.store.pipeline_run(id).await?.ok_or(TrackerError::NoSuchRun(id))?;
-        let active = stages.iter().find(|s| s.state.is_active());
-        match active {
-            Some(stage) if run.status.is_active() => {
-                self.client.stop_job_run(&self.project_id, &stage.job_id, &stage.job_run_id).await?;
-                let who = self.who().await;
-                self.store.record_event(&who, "pipeline.stop", &format!("pipeline run {id}, job run {}", stage.job_run_id)).await?;
-                self.wake.notify_one();
-                Ok(())
-            }
-            _ => Err(TrackerError::NotRunning(id)),
+        if !run.status.is_active() {
+            return Err(TrackerError::NotRunning(id));
         }
+        let who = self.who().await;
+        self.store.request_stop(id, &who).await?;
+        let active = stages.iter().rev().find(|s| s.state.is_active());
+        let detail = match active {
+            Some(stage) => {
+                self.enforce_stop(id, &stage.job_id, &stage.job_run_id).await?;
+                format!("pipeline run {id}, job run {}", stage.job_run_id)
+            }
+            None => format!("pipeline run {id}, between stages"),
+        };
+        self.store.record_event(&who, "pipeline.stop", &detail).await?;
+        drop(_guard);
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Creates missing jobs and repairs drifted ones. Serialised with triggering, stopping and
+    /// reconciling (twenty clicks at once leave three jobs), and refused while a chain runs.
+    #[tracing::instrument(skip_all, err(level = "info", Display))]
+    pub async fn apply_setup(&self) -> Result<Definition, TrackerError> {
+        let _guard = self.lock.lock().await;
+        if let Some(id) = self.store.active_pipeline_runs().await?.first() {
+            return Err(TrackerError::BusyForSetup(*id));
+        }
+        let definition = self.definition().await;
+        definition.apply(&self.client, &self.project_id).await?;
+        *self.jobs.write().await = None;
+        let who = self.who().await;
+        self.store.record_event(&who, "pipeline.setup", &format!("jobs for suffix {:?}", definition.settings.owner_suffix)).await?;
+        self.wake.notify_one();
+        Ok(definition)
     }
 
     /// The workspace user Lakeline acts as (from `validate_key`), for "triggered by".

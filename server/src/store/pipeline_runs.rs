@@ -25,6 +25,9 @@ pub struct PipelineRunRow {
     pub lineage_resolved: bool,
     /// [`LineageDetail`] as JSON, once read.
     pub lineage_detail: Option<String>,
+    /// When someone asked to stop this run (it then stops whichever stage is or becomes active).
+    pub stop_requested_at: Option<DateTime<Utc>>,
+    pub stop_requested_by: Option<String>,
 }
 
 impl PipelineRunRow {
@@ -212,6 +215,18 @@ impl Store {
         .execute(self.pool())
         .await?;
         Ok(changed.rows_affected() > 0)
+    }
+
+    /// Records that `who` asked to stop pipeline run `id` (the first request counts).
+    pub async fn request_stop(&self, id: i64, who: &str) -> Result<()> {
+        sqlx::query("UPDATE pipeline_runs SET stop_requested_at = COALESCE(stop_requested_at, ?), stop_requested_by = COALESCE(stop_requested_by, ?), updated_at = ? WHERE id = ?")
+            .bind(Utc::now())
+            .bind(who)
+            .bind(Utc::now())
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     /// Keeps what was read of a stage's log.
