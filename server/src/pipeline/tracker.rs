@@ -251,26 +251,16 @@ impl Tracker {
 
     /// How soon to look again at a running chain whose stages are `stages`.
     async fn pace_for(&self, stages: &[StageRow]) -> Result<Pace, TrackerError> {
-        let near = Pace { pause: NEAR, active: true };
-        let Some(last) = stages.last() else { return Ok(near) };
-        if last.state != JobRunState::Running {
-            // Scheduling, starting, stopping, or succeeded with its dependent awaited.
-            return Ok(near);
-        }
-        let now = Utc::now();
-        let running_for = now - last.running_at.unwrap_or(last.created_at);
-        if running_for < START_WINDOW {
-            return Ok(near);
-        }
-        let mut past = self.store.recent_durations(last.stage, 5).await?;
-        past.sort();
-        let Some(&expected) = past.get(past.len() / 2) else { return Ok(Pace { pause: BETWEEN, active: true }) };
-        let (window_start, window_end) = (expected - END_BEFORE, expected + END_AFTER);
-        if running_for >= window_start && running_for <= window_end {
-            return Ok(near);
-        }
-        let until_window = (window_start - running_for).to_std().unwrap_or(BETWEEN);
-        Ok(Pace { pause: if running_for < window_start { until_window.clamp(NEAR, BETWEEN) } else { BETWEEN }, active: true })
+        let Some(last) = stages.last() else { return Ok(Pace { pause: NEAR, active: true }) };
+        let running_for = Utc::now() - last.running_at.unwrap_or(last.created_at);
+        let expected = if last.state == JobRunState::Running {
+            let mut past = self.store.recent_durations(last.stage, 5).await?;
+            past.sort();
+            past.get(past.len() / 2).copied()
+        } else {
+            None
+        };
+        Ok(Pace { pause: pause_for(last.state, running_for, expected), active: true })
     }
 
     #[tracing::instrument(skip_all, fields(stage = %stage, job_run = %run.id, state = %run.status))]
@@ -525,6 +515,25 @@ impl Tracker {
     }
 }
 
+/// The pause before the next look at a chain whose newest stage is in `state`, has been running
+/// for `running_for` and usually takes `expected` (the median of its recent successes): short
+/// when a transition is likely, longer in between, never past the start of the expected end.
+pub fn pause_for(state: JobRunState, running_for: chrono::Duration, expected: Option<chrono::Duration>) -> Duration {
+    if state != JobRunState::Running || running_for < START_WINDOW {
+        // Scheduling, starting, stopping, a dependent awaited, or just begun running.
+        return NEAR;
+    }
+    let Some(expected) = expected else { return BETWEEN };
+    let (window_start, window_end) = (expected - END_BEFORE, expected + END_AFTER);
+    if running_for >= window_start && running_for <= window_end {
+        NEAR
+    } else if running_for < window_start {
+        (window_start - running_for).to_std().unwrap_or(BETWEEN).clamp(NEAR, BETWEEN)
+    } else {
+        BETWEEN
+    }
+}
+
 /// `KEY=VALUE` lines (blank lines and `#` comments ignored).
 pub fn parse_environment(text: &str) -> Result<std::collections::BTreeMap<String, String>, TrackerError> {
     let mut env = std::collections::BTreeMap::new();
@@ -542,6 +551,25 @@ pub fn parse_environment(text: &str) -> Result<std::collections::BTreeMap<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn secs(s: i64) -> chrono::Duration {
+        chrono::Duration::seconds(s)
+    }
+
+    #[test]
+    fn polling_is_fast_where_a_transition_is_likely_and_slow_in_between() {
+        use JobRunState::*;
+        for state in [Scheduling, Starting, Stopping, Succeeded] {
+            assert_eq!(pause_for(state, secs(100), None), NEAR, "{state}");
+        }
+        assert_eq!(pause_for(Running, secs(1), Some(secs(60))), NEAR, "just after a start");
+        assert_eq!(pause_for(Running, secs(20), None), BETWEEN, "no history: steady");
+        assert_eq!(pause_for(Running, secs(20), Some(secs(60))), BETWEEN, "far from the expected end");
+        assert_eq!(pause_for(Running, secs(55), Some(secs(60))), Duration::from_secs(2), "up to the window, not past it");
+        assert_eq!(pause_for(Running, secs(58), Some(secs(60))), NEAR, "near the expected end");
+        assert_eq!(pause_for(Running, secs(64), Some(secs(60))), NEAR, "a little late");
+        assert_eq!(pause_for(Running, secs(90), Some(secs(60))), BETWEEN, "much later than usual");
+    }
 
     #[test]
     fn environment_is_key_value_lines() {
