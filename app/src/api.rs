@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
-pub use domain::{Change, ChangeKind, DeploymentState, JobCheckState, JobRunState, PipelineStatus, RunSource, Stage};
+pub use domain::{Change, ChangeKind, DeploymentState, JobCheck, JobCheckState, PipelineSettings, JobRunState, PipelineStatus, RunSource, Stage};
 
 /// What the server says about itself; shown by the "Check server" button.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -160,17 +160,6 @@ pub struct HistoryPage {
     pub newer: Option<HistoryCursor>,
 }
 
-/// Whether one of the pipeline's jobs exists in the workspace and matches its definition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobCheck {
-    pub stage: Stage,
-    pub name: String,
-    pub script: String,
-    pub job_id: Option<String>,
-    pub state: JobCheckState,
-    pub differences: Vec<String>,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SetupView {
     pub workspace: String,
@@ -179,17 +168,6 @@ pub struct SetupView {
     pub jobs: Vec<JobCheck>,
     /// Set when the workspace could not be asked.
     pub error: Option<String>,
-}
-
-/// Settings a user can change in the browser.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct PipelineSettings {
-    pub owner_suffix: String,
-    pub runtime_kernel: String,
-    pub runtime_editor: String,
-    pub runtime_edition: String,
-    pub accuracy_key: String,
-    pub recall_key: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

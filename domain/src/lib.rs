@@ -11,7 +11,7 @@ mod stage;
 pub use change::{Change, ChangeKind};
 pub use deployment::DeploymentState;
 pub use pipeline::{PipelineStatus, RunSource, StageOutcome, NEXT_STAGE_GRACE};
-pub use setup::JobCheckState;
+pub use setup::{JobCheck, JobCheckState, PipelineSettings};
 pub use stage::Stage;
 
 /// A job run's state: CML's `EngineStatus`.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{Duration as Span, Utc};
 use common::TestApp;
-use lakeline::store::history::{Cursor, HistoryQuery};
+use lakeline::store::history::{Cursor, FilterText, HistoryQuery};
 use lakeline::store::Store;
 
 const RUNS: i64 = 10_000;
@@ -82,7 +82,8 @@ async fn main() {
         let mut times = vec![];
         for _ in 0..50 {
             let t = Instant::now();
-            let query = HistoryQuery::parse(&filter).unwrap();
+            let text = FilterText { status: &filter.status, from: &filter.from, to: &filter.to, who: &filter.who, snapshot: &filter.snapshot };
+            let query = HistoryQuery::parse(text).unwrap();
             let rows = store.history(&query, page, 25).await.unwrap();
             times.push(t.elapsed());
             assert!(rows.total > 0 && !rows.runs.is_empty(), "{name}");

@@ -14,7 +14,7 @@ use app::error::AppError;
 use crate::cml::CmlError;
 use crate::pipeline::definition::Definition;
 use crate::pipeline::tracker::{Tracker, TrackerError};
-use crate::store::history::{Cursor, HistoryQuery};
+use crate::store::history::{Cursor, FilterText, HistoryQuery};
 use crate::store::Store;
 use crate::views;
 use crate::workspace::Workspace;
@@ -153,7 +153,8 @@ impl app::backend::Backend for ServerBackend {
     }
 
     async fn history(&self, filter: HistoryFilter, cursor: HistoryCursor) -> Result<HistoryPage, AppError> {
-        let query = HistoryQuery::parse(&filter).map_err(|e| AppError::Invalid(format!("History filter {e}")))?;
+        let text = FilterText { status: &filter.status, from: &filter.from, to: &filter.to, who: &filter.who, snapshot: &filter.snapshot };
+        let query = HistoryQuery::parse(text).map_err(|e| AppError::Invalid(format!("History filter {e}")))?;
         let at = match (cursor.before, cursor.after) {
             (Some(_), Some(_)) => return Err(AppError::Invalid("history: give before or after, not both".into())),
             (Some(id), None) => Cursor::Before(id),

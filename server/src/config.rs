@@ -101,11 +101,11 @@ impl Config {
     }
 
     /// The pipeline settings this configuration starts with.
-    pub fn default_settings(&self) -> app::api::PipelineSettings {
+    pub fn default_settings(&self) -> domain::PipelineSettings {
         let suffix = self.owner_suffix.clone().unwrap_or_else(|| {
             std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "lakeline".into())
         });
-        app::api::PipelineSettings {
+        domain::PipelineSettings {
             owner_suffix: suffix,
             runtime_kernel: self.runtime_kernel.clone(),
             runtime_editor: self.runtime_editor.clone(),

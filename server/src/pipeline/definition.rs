@@ -2,9 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use app::api::{JobCheck, PipelineSettings};
 use cml_api::{CreateJobRequest, Job, Runtime, UpdateJob};
-use domain::{JobCheckState, Stage};
+use domain::{JobCheck, JobCheckState, PipelineSettings, Stage};
 
 use crate::cml::{CmlClient, CmlResult};
 

@@ -2,9 +2,8 @@
 //! version → build → deployment. Never by recency (the lab's scripts pick "the latest run" from a
 //! list in the wrong order; Lakeline follows the ids instead).
 
-use app::api::PipelineSettings;
 use cml_api::ExperimentRun;
-use domain::{DeploymentState, JobRunState, Stage};
+use domain::{DeploymentState, JobRunState, PipelineSettings, Stage};
 use serde_json::Value;
 
 use crate::cml::{CmlClient, CmlError};

@@ -1,7 +1,6 @@
 //! The history of pipeline runs: filters checked once ([`HistoryQuery::parse`]) and pages of
 //! matching runs by keyset.
 
-use app::api::HistoryFilter;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::PipelineStatus;
 use sqlx::{QueryBuilder, Sqlite};
@@ -32,10 +31,21 @@ pub struct FilterError {
     pub message: String,
 }
 
+/// The filter as typed: empty fields filter nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FilterText<'a> {
+    pub status: &'a str,
+    /// YYYY-MM-DD, inclusive.
+    pub from: &'a str,
+    pub to: &'a str,
+    pub who: &'a str,
+    pub snapshot: &'a str,
+}
+
 impl HistoryQuery {
-    pub fn parse(filter: &HistoryFilter) -> Result<Self, FilterError> {
+    pub fn parse(filter: FilterText<'_>) -> Result<Self, FilterError> {
         let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        let status = match text(&filter.status) {
+        let status = match text(filter.status) {
             None => None,
             Some(s) => Some(s.parse::<PipelineStatus>().map_err(|e| FilterError { field: "status", message: e.to_string() })?),
         };
@@ -47,14 +57,14 @@ impl HistoryQuery {
                     .map_err(|_| FilterError { field, message: format!("{v:?} is not a date; write it as YYYY-MM-DD") }),
             }
         };
-        let from = date("from", &filter.from)?;
-        let to = date("to", &filter.to)?;
+        let from = date("from", filter.from)?;
+        let to = date("to", filter.to)?;
         if let (Some(f), Some(t)) = (from, to) {
             if t < f {
                 return Err(FilterError { field: "to", message: format!("{t} is before the from date {f}") });
             }
         }
-        let snapshot = text(&filter.snapshot);
+        let snapshot = text(filter.snapshot);
         if let Some(s) = &snapshot {
             if !s.chars().all(|c| c.is_ascii_digit() || c == '-') {
                 return Err(FilterError { field: "snapshot", message: format!("{s:?} is not a snapshot id (a number)") });
@@ -64,7 +74,7 @@ impl HistoryQuery {
             status,
             from: from.map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc()),
             until: to.and_then(|d| d.succ_opt()).map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc()),
-            who: text(&filter.who),
+            who: text(filter.who),
             snapshot,
         })
     }
@@ -197,34 +207,34 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    fn filter(f: impl FnOnce(&mut HistoryFilter)) -> HistoryFilter {
-        let mut filter = HistoryFilter::default();
+    fn filter(f: impl FnOnce(&mut FilterText<'static>)) -> FilterText<'static> {
+        let mut filter = FilterText::default();
         f(&mut filter);
         filter
     }
 
     #[test]
     fn an_empty_filter_filters_nothing() {
-        assert_eq!(HistoryQuery::parse(&HistoryFilter::default()).unwrap(), HistoryQuery::default());
-        assert_eq!(HistoryQuery::parse(&filter(|f| f.who = "  ".into())).unwrap(), HistoryQuery::default());
+        assert_eq!(HistoryQuery::parse(FilterText::default()).unwrap(), HistoryQuery::default());
+        assert_eq!(HistoryQuery::parse(filter(|f| f.who = "  ")).unwrap(), HistoryQuery::default());
     }
 
     #[test]
     fn dates_cover_whole_utc_days_and_bad_ones_name_their_field() {
-        let q = HistoryQuery::parse(&filter(|f| {
-            f.from = "2026-02-28".into();
-            f.to = "2026-02-28".into();
+        let q = HistoryQuery::parse(filter(|f| {
+            f.from = "2026-02-28";
+            f.to = "2026-02-28";
         }))
         .unwrap();
         assert_eq!(q.from, Some(Utc.with_ymd_and_hms(2026, 2, 28, 0, 0, 0).unwrap()));
         assert_eq!(q.until, Some(Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap()), "the to day is inclusive");
-        let err = HistoryQuery::parse(&filter(|f| f.from = "28/02/2026".into())).unwrap_err();
+        let err = HistoryQuery::parse(filter(|f| f.from = "28/02/2026")).unwrap_err();
         assert_eq!(err.field, "from");
         assert!(err.to_string().contains("YYYY-MM-DD"), "{err}");
-        assert_eq!(HistoryQuery::parse(&filter(|f| f.to = "2026-02-30".into())).unwrap_err().field, "to");
-        let err = HistoryQuery::parse(&filter(|f| {
-            f.from = "2026-03-02".into();
-            f.to = "2026-03-01".into();
+        assert_eq!(HistoryQuery::parse(filter(|f| f.to = "2026-02-30")).unwrap_err().field, "to");
+        let err = HistoryQuery::parse(filter(|f| {
+            f.from = "2026-03-02";
+            f.to = "2026-03-01";
         }))
         .unwrap_err();
         assert_eq!(err.field, "to");
@@ -232,10 +242,10 @@ mod tests {
 
     #[test]
     fn statuses_and_snapshots_are_checked() {
-        assert_eq!(HistoryQuery::parse(&filter(|f| f.status = "failed".into())).unwrap().status, Some(PipelineStatus::Failed));
-        assert_eq!(HistoryQuery::parse(&filter(|f| f.status = "FAILED' OR 1=1".into())).unwrap_err().field, "status");
-        assert_eq!(HistoryQuery::parse(&filter(|f| f.snapshot = "-12345".into())).unwrap().snapshot.as_deref(), Some("-12345"));
-        assert_eq!(HistoryQuery::parse(&filter(|f| f.snapshot = "12%".into())).unwrap_err().field, "snapshot");
+        assert_eq!(HistoryQuery::parse(filter(|f| f.status = "failed")).unwrap().status, Some(PipelineStatus::Failed));
+        assert_eq!(HistoryQuery::parse(filter(|f| f.status = "FAILED' OR 1=1")).unwrap_err().field, "status");
+        assert_eq!(HistoryQuery::parse(filter(|f| f.snapshot = "-12345")).unwrap().snapshot.as_deref(), Some("-12345"));
+        assert_eq!(HistoryQuery::parse(filter(|f| f.snapshot = "12%")).unwrap_err().field, "snapshot");
     }
 
     #[test]
@@ -272,9 +282,9 @@ mod tests {
         assert_eq!(who_matches(&store, who("\\a")).await, ["\\ana"]);
         assert_eq!(who_matches(&store, who("ANA")).await, ["\\ana", "ana_b", "anaxb"], "case does not matter");
 
-        let day = |d: &str| HistoryQuery::parse(&filter(|f| {
-            f.from = d.into();
-            f.to = d.into();
+        let day = |d: &'static str| HistoryQuery::parse(filter(|f| {
+            f.from = d;
+            f.to = d;
         }))
         .unwrap();
         assert_eq!(who_matches(&store, day("2026-03-01")).await, ["ana_b", "anaxb"]);
