@@ -105,6 +105,11 @@ impl Lakeline {
 fn prepare_data_dir(dir: &std::path::Path) -> Result<()> {
     let fail = |source| Error::DataDir { path: dir.to_path_buf(), source };
     std::fs::create_dir_all(dir).map_err(fail)?;
+    // The database, the workspace's key and the job logs are the user's alone.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(fail)?;
+    }
     let probe = dir.join(".lakeline-write-test");
     std::fs::write(&probe, b"ok").map_err(fail)?;
     std::fs::remove_file(&probe).map_err(fail)?;

@@ -150,3 +150,12 @@ async fn malformed_server_function_requests_get_a_4xx_naming_the_field() {
     assert!(response.text().await.unwrap().contains("larger than"));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_data_directory_is_private_to_its_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = TestApp::start().await;
+    let mode = std::fs::metadata(server.data_dir.path()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "{mode:o}");
+    server.stop().await;
+}

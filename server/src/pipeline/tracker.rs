@@ -4,7 +4,7 @@
 //! and tells the browsers what changed. Pages read the database, never the workspace.
 //!
 //! It reads only what can change next: while a chain runs, the one job run that is active (or
-//! the next job's runs while a dependent is awaited), twice a second near the moments a
+//! the next job's runs while a dependent is awaited), once a second near the moments a
 //! transition is likely (just after a start, near the end the stage's past durations predict,
 //! while a dependent is awaited) and every few seconds in between; when idle, only New Batch's
 //! runs, with a full pass over all three jobs and the live deployment every few minutes.
@@ -29,7 +29,7 @@ pub const IDLE: Duration = Duration::from_secs(30);
 /// Between passes while a stage runs, away from the moments a transition is likely.
 pub const BETWEEN: Duration = Duration::from_secs(5);
 /// Between passes when a transition is likely.
-pub const NEAR: Duration = Duration::from_millis(500);
+pub const NEAR: Duration = Duration::from_secs(1);
 /// How often all three jobs (runs started anywhere, by anyone) and the live deployment are read.
 pub const FULL_EVERY: Duration = Duration::from_secs(180);
 /// How long after a job run starts running a transition still counts as likely.
@@ -506,12 +506,14 @@ impl Tracker {
         if let Some(who) = self.who.read().await.clone() {
             return who;
         }
-        let who = match self.client.validate_key().await {
-            Ok(v) if !v.username.is_empty() => v.username,
+        match self.client.validate_key().await {
+            Ok(v) if !v.username.is_empty() => {
+                *self.who.write().await = Some(v.username.clone());
+                v.username
+            }
+            // Asked again next time: one failed check must not name every later run wrongly.
             _ => "lakeline".into(),
-        };
-        *self.who.write().await = Some(who.clone());
-        who
+        }
     }
 }
 
@@ -566,6 +568,7 @@ mod tests {
         assert_eq!(pause_for(Running, secs(20), None), BETWEEN, "no history: steady");
         assert_eq!(pause_for(Running, secs(20), Some(secs(60))), BETWEEN, "far from the expected end");
         assert_eq!(pause_for(Running, secs(55), Some(secs(60))), Duration::from_secs(2), "up to the window, not past it");
+        assert_eq!(pause_for(Running, secs(56), Some(secs(60))), NEAR, "never shorter than NEAR");
         assert_eq!(pause_for(Running, secs(58), Some(secs(60))), NEAR, "near the expected end");
         assert_eq!(pause_for(Running, secs(64), Some(secs(60))), NEAR, "a little late");
         assert_eq!(pause_for(Running, secs(90), Some(secs(60))), BETWEEN, "much later than usual");
