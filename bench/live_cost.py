@@ -175,6 +175,9 @@ def measure(n):
         chain = (lakeline.calls() - c1) * 60 / chain_seconds
         d = delays(pages, detail)
         close_pages(pages)
+        if detail["run"]["status"] != "succeeded":
+            for log in detail["logs"]:
+                print(f"--- {log['stage']} ({log['path']}):\n" + "\n".join(log["text"].splitlines()[-15:]), file=sys.stderr)
         return idle, chain, chain_seconds, d, detail["run"]["status"]
     finally:
         lakeline.stop()
