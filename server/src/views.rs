@@ -101,10 +101,12 @@ pub fn quality(rows: Vec<QualityRow>) -> Vec<QualityPoint> {
 /// The deployment a pipeline run made, when its lineage reached one.
 pub fn deployment(run: &PipelineRunRow) -> Option<DeploymentView> {
     let l = &run.lineage;
+    let model_id = l.model_id.clone()?;
     Some(DeploymentView {
         pipeline_run_id: Some(run.id),
-        model_name: run.detail().and_then(|d| d.model_name).unwrap_or_else(|| "model".into()),
-        model_id: l.model_id.clone()?,
+        // The name is read once the run ended; until then the id stands for it.
+        model_name: run.detail().and_then(|d| d.model_name).unwrap_or_else(|| model_id.clone()),
+        model_id,
         build_id: l.build_id.clone()?,
         deployment_id: l.deployment_id.clone()?,
         state: l.deployment(),

@@ -210,16 +210,14 @@ impl Tracker {
                     }
                 }
             }
-            self.update_status(id, false).await?;
-            if let Some((run, stages)) = self.store.pipeline_run(id).await? {
-                if run.status.is_active() {
-                    let this = self.pace_for(&stages).await?;
-                    pace = if pace.active { Pace { pause: pace.pause.min(this.pause), active: true } } else { this };
-                    if let Some(running) = stages.last().filter(|s| s.state == JobRunState::Running) {
-                        let due = self.clocks.lock().expect("tracker clocks").log_read.get(&running.job_run_id).is_none_or(|t| t.elapsed() >= LOG_EVERY);
-                        if due {
-                            self.refresh_log(id, running, false).await?;
-                        }
+            let (status, stages) = self.update_status(id, false).await?;
+            if status.is_active() {
+                let this = self.pace_for(&stages).await?;
+                pace = if pace.active { Pace { pause: pace.pause.min(this.pause), active: true } } else { this };
+                if let Some(running) = stages.last().filter(|s| s.state == JobRunState::Running) {
+                    let due = self.clocks.lock().expect("tracker clocks").log_read.get(&running.job_run_id).is_none_or(|t| t.elapsed() >= LOG_EVERY);
+                    if due {
+                        self.refresh_log(id, running, false).await?;
                     }
                 }
             }
@@ -346,7 +344,8 @@ impl Tracker {
 
     /// Records the status the stages add up to; after a stage succeeded, resolves the lineage it
     /// made known.
-    async fn update_status(&self, id: i64, stage_succeeded: bool) -> Result<(), TrackerError> {
+    /// Answers the status and the stages it was computed from.
+    async fn update_status(&self, id: i64, stage_succeeded: bool) -> Result<(PipelineStatus, Vec<StageRow>), TrackerError> {
         let stages = self.store.stages(id).await?;
         let outcomes: Vec<_> = stages.iter().map(|s| s.outcome()).collect();
         let (status, finished) = PipelineStatus::of(&outcomes, Utc::now());
@@ -357,7 +356,7 @@ impl Tracker {
         if stage_succeeded && status.is_active() {
             self.resolve_lineage(id).await?;
         }
-        Ok(())
+        Ok((status, stages))
     }
 
     #[tracing::instrument(skip(self), err)]
