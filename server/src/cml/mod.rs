@@ -208,6 +208,7 @@ impl CmlClient {
         operation: &str,
     ) -> CmlResult<reqwest::Response> {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::trace!(target: "lakeline::workspace_calls", operation, "calling the workspace");
         let mut request = self.http.request(method, url).header(reqwest::header::AUTHORIZATION, self.key.bearer());
         request = match body {
             Some(body) => request.json(body),

@@ -43,7 +43,16 @@ pub fn pick_experiment_run<'a>(runs: &'a [ExperimentRun], snapshot_id: Option<&s
     runs.iter().find(|r| r.start_time.is_some_and(|t| t >= from && t <= to))
 }
 
-/// Resolves what can be resolved now; returns the update and the problems met, in words.
+/// What one resolution found: the ids to record, what it read on the way (so that the run's
+/// detail needs no second read of the same objects), and the problems met, in words.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    pub ids: LineageIds,
+    pub seen: LineageDetail,
+    pub problems: Vec<String>,
+}
+
+/// Resolves what can be resolved now.
 pub async fn resolve(
     client: &CmlClient,
     project_id: &str,
@@ -51,9 +60,8 @@ pub async fn resolve(
     experiment_name: &str,
     run: &PipelineRunRow,
     stages: &[StageRow],
-) -> (LineageIds, Vec<String>) {
-    let mut update = LineageIds::default();
-    let mut problems = vec![];
+) -> Resolved {
+    let Resolved { ids: mut update, mut seen, mut problems } = Resolved::default();
     let stage = |stage: Stage| stages.iter().find(|s| s.stage == stage);
     let succeeded = |s: Stage| stage(s).is_some_and(|s| s.state == JobRunState::Succeeded);
 
@@ -91,6 +99,7 @@ pub async fn resolve(
         experiment_run = client.get_experiment_run(project_id, experiment_id, run_id).await.ok();
     }
     if let Some(er) = &experiment_run {
+        seen.fill_experiment_run(er);
         update.accuracy = quality(er, &settings.accuracy_key);
         update.recall = quality(er, &settings.recall_key);
         update.row_count = er.tag("row_count").map(String::from);
@@ -106,13 +115,17 @@ pub async fn resolve(
         if let Some(er) = &experiment_run {
             match er.data.registered_model_metadata.iter().max_by_key(|m| m.version_number) {
                 Some(meta) => {
+                    seen.registered_model_name = Some(meta.model_name.clone()).filter(|n| !n.is_empty());
                     update.registered_model_id = Some(meta.model_id.clone());
                     update.model_version_id = Some(meta.model_version_id.clone());
                     update.model_version_number = Some(meta.version_number as i64);
                     match find_build(client, project_id, &meta.model_version_id).await {
-                        Ok(Some((model_id, build_id, deployment))) => {
-                            update.model_id = Some(model_id);
-                            update.build_id = Some(build_id);
+                        Ok(Some((model, build, deployment))) => {
+                            seen.model_name = Some(model.name);
+                            seen.build_status = Some(build.status);
+                            seen.build_version_id = Some(build.registered_model_version_id);
+                            update.model_id = Some(model.id);
+                            update.build_id = Some(build.id);
                             if let Some((id, status)) = deployment {
                                 update.deployment_id = Some(id);
                                 update.deployment_status = DeploymentState::from_cml(&status).map(|s| s.as_str().to_string());
@@ -128,61 +141,65 @@ pub async fn resolve(
             }
         }
     }
-    (update, problems)
+    Resolved { ids: update, seen, problems }
 }
 
 /// The build made from a registered version (by its id), its model, and its newest deployment.
-async fn find_build(client: &CmlClient, project_id: &str, version_id: &str) -> Result<Option<(String, String, Option<(String, String)>)>, CmlError> {
+type FoundBuild = (cml_api::Model, cml_api::ModelBuild, Option<(String, String)>);
+
+async fn find_build(client: &CmlClient, project_id: &str, version_id: &str) -> Result<Option<FoundBuild>, CmlError> {
     for model in client.list_models(project_id).await? {
         for build in client.list_model_builds(project_id, &model.id).await? {
             if build.registered_model_version_id == version_id {
                 let deployments = client.list_model_deployments(project_id, &model.id, &build.id).await?;
                 let newest = deployments.into_iter().max_by_key(|d| d.created_at).map(|d| (d.id, d.status));
-                return Ok(Some((model.id, build.id, newest)));
+                return Ok(Some((model, build, newest)));
             }
         }
     }
     Ok(None)
 }
 
-/// What the run detail page shows beyond the ids, read from the workspace once the run ended:
-/// the experiment run's data, the names of the registered model and the model, the build.
-pub async fn fetch_detail(client: &CmlClient, project_id: &str, run: &PipelineRunRow) -> LineageDetail {
-    let mut detail = LineageDetail::default();
-    let pairs = |tags: &[cml_api::Tag]| tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect::<Vec<_>>();
+/// What the run detail page shows beyond the ids, completed from the workspace once the run
+/// ended: the experiment run's data, the names of the registered model and the model, the build.
+/// What `seen` already holds (read by the last resolution) is not read again.
+pub async fn fetch_detail(client: &CmlClient, project_id: &str, run: &PipelineRunRow, seen: LineageDetail) -> LineageDetail {
+    let mut detail = seen;
     let l = &run.lineage;
-    if let (Some(e), Some(r)) = (&l.experiment_id, &l.experiment_run_id) {
+    if let (Some(e), Some(r), None) = (&l.experiment_id, &l.experiment_run_id, &detail.experiment_run_name) {
         match client.get_experiment_run(project_id, e, r).await {
-            Ok(er) => {
-                detail.experiment_run_name = Some(er.name.clone());
-                detail.params = pairs(&er.data.params);
-                detail.metrics = er.data.metrics.iter().map(|m| (m.key.clone(), format!("{}", m.value))).collect();
-                detail.tags = pairs(&er.data.tags);
-            }
+            Ok(er) => detail.fill_experiment_run(&er),
             Err(e) => detail.problems.push(format!("experiment run: {e}")),
         }
     }
     if let (Some(m), Some(v)) = (&l.registered_model_id, &l.model_version_id) {
+        // The version's own record says which run it came from: read, never assumed.
         match client.get_registered_model_version(m, v).await {
             Ok(version) => detail.model_version_run_id = Some(version.run_id().to_string()),
             Err(e) => detail.problems.push(format!("registered model version: {e}")),
         }
-        match client.get_registered_model(m).await {
-            Ok(model) => detail.registered_model_name = Some(model.name),
-            Err(e) => detail.problems.push(format!("registered model: {e}")),
+        if detail.registered_model_name.is_none() {
+            match client.get_registered_model(m).await {
+                Ok(model) => detail.registered_model_name = Some(model.name),
+                Err(e) => detail.problems.push(format!("registered model: {e}")),
+            }
         }
     }
     if let (Some(model_id), Some(build_id)) = (&l.model_id, &l.build_id) {
-        match client.get_model(project_id, model_id).await {
-            Ok(model) => detail.model_name = Some(model.name),
-            Err(e) => detail.problems.push(format!("model: {e}")),
-        }
-        match client.get_model_build(project_id, model_id, build_id).await {
-            Ok(build) => {
-                detail.build_status = Some(build.status);
-                detail.build_version_id = Some(build.registered_model_version_id);
+        if detail.model_name.is_none() {
+            match client.get_model(project_id, model_id).await {
+                Ok(model) => detail.model_name = Some(model.name),
+                Err(e) => detail.problems.push(format!("model: {e}")),
             }
-            Err(e) => detail.problems.push(format!("model build: {e}")),
+        }
+        if detail.build_status.is_none() {
+            match client.get_model_build(project_id, model_id, build_id).await {
+                Ok(build) => {
+                    detail.build_status = Some(build.status);
+                    detail.build_version_id = Some(build.registered_model_version_id);
+                }
+                Err(e) => detail.problems.push(format!("model build: {e}")),
+            }
         }
     }
     detail

@@ -28,16 +28,26 @@ use crate::store::Store;
 pub const IDLE: Duration = Duration::from_secs(30);
 /// Between passes while a stage runs, away from the moments a transition is likely.
 pub const BETWEEN: Duration = Duration::from_secs(5);
-/// Between passes when a transition is likely.
+/// Between passes while a stage is being scheduled or stopped, and just after it started running.
 pub const NEAR: Duration = Duration::from_secs(1);
+/// Between passes around a stage's predicted end and while its dependent is awaited: the moments
+/// a change is most likely, and the ones the browsers wait for.
+pub const FAST: Duration = Duration::from_millis(500);
 /// How often all three jobs (runs started anywhere, by anyone) and the live deployment are read.
 pub const FULL_EVERY: Duration = Duration::from_secs(180);
-/// How long after a job run starts running a transition still counts as likely.
-const START_WINDOW: chrono::Duration = chrono::Duration::seconds(4);
-/// Around a stage's predicted end: this much before and after.
-const END_BEFORE: chrono::Duration = chrono::Duration::seconds(3);
-const END_AFTER: chrono::Duration = chrono::Duration::seconds(5);
-/// How often a running stage's log tail is read.
+/// How long after a job run starts running a quick failure is still likely.
+const START_WINDOW: chrono::Duration = chrono::Duration::seconds(2);
+/// How long a stage may sit scheduled, starting or stopping before it is looked at less often
+/// (a runtime being prepared can take minutes).
+const WAIT_WINDOW: chrono::Duration = chrono::Duration::seconds(30);
+/// How long after a stage succeeded its dependent is awaited closely.
+const AWAIT_WINDOW: chrono::Duration = chrono::Duration::seconds(5);
+/// Around a stage's predicted end: a fifth of the prediction before and after it, at least this
+/// much before and this much after (durations vary with the machine's load and the data).
+const END_BEFORE: chrono::Duration = chrono::Duration::seconds(1);
+const END_AFTER: chrono::Duration = chrono::Duration::seconds(2);
+/// How long after a stage starts running its log is first read, and how often after that.
+pub const LOG_FIRST: Duration = Duration::from_secs(5);
 pub const LOG_EVERY: Duration = Duration::from_secs(20);
 /// How much of a log is kept: its last bytes.
 pub const LOG_TAIL: usize = 16 * 1024;
@@ -196,18 +206,20 @@ impl Tracker {
 
         let mut pace = Pace::IDLE;
         for id in self.store.active_pipeline_runs().await? {
-            let stages = self.store.stages(id).await?;
-            if let Some(last) = stages.last() {
-                if last.state.is_active() && !listed.contains(&last.stage) {
-                    match self.client.get_job_run(&self.project_id, &last.job_id, &last.job_run_id).await {
-                        Ok(run) => self.track(last.stage, &run).await?,
-                        Err(CmlError::NotFound { .. }) => *self.jobs.write().await = None,
-                        Err(e) => return Err(e.into()),
-                    }
-                } else if last.state == JobRunState::Succeeded {
-                    if let Some(next) = last.stage.next().filter(|next| !listed.contains(next)) {
-                        self.list_runs(next, &jobs[next.index()], &mut listed).await?;
-                    }
+            let mut stages = self.store.stages(id).await?;
+            if let Some(last) = stages.last().filter(|last| last.state.is_active() && !listed.contains(&last.stage)) {
+                match self.client.get_job_run(&self.project_id, &last.job_id, &last.job_run_id).await {
+                    Ok(run) => self.track(last.stage, &run).await?,
+                    Err(CmlError::NotFound { .. }) => *self.jobs.write().await = None,
+                    Err(e) => return Err(e.into()),
+                }
+                stages = self.store.stages(id).await?;
+            }
+            // A stage that just succeeded: the workspace starts its dependent at once, so look
+            // for it in the same pass.
+            if let Some(last) = stages.last().filter(|last| last.state == JobRunState::Succeeded) {
+                if let Some(next) = last.stage.next().filter(|next| !listed.contains(next)) {
+                    self.list_runs(next, &jobs[next.index()], &mut listed).await?;
                 }
             }
             let (status, stages) = self.update_status(id, false).await?;
@@ -215,8 +227,7 @@ impl Tracker {
                 let this = self.pace_for(&stages).await?;
                 pace = if pace.active { Pace { pause: pace.pause.min(this.pause), active: true } } else { this };
                 if let Some(running) = stages.last().filter(|s| s.state == JobRunState::Running) {
-                    let due = self.clocks.lock().expect("tracker clocks").log_read.get(&running.job_run_id).is_none_or(|t| t.elapsed() >= LOG_EVERY);
-                    if due {
+                    if self.log_due(running) {
                         self.refresh_log(id, running, false).await?;
                     }
                 }
@@ -250,7 +261,12 @@ impl Tracker {
     /// How soon to look again at a running chain whose stages are `stages`.
     async fn pace_for(&self, stages: &[StageRow]) -> Result<Pace, TrackerError> {
         let Some(last) = stages.last() else { return Ok(Pace { pause: NEAR, active: true }) };
-        let running_for = Utc::now() - last.running_at.unwrap_or(last.created_at);
+        let entered = match last.state {
+            JobRunState::Running => last.running_at,
+            JobRunState::Succeeded => last.finished_at,
+            _ => None,
+        };
+        let since = Utc::now() - entered.unwrap_or(last.created_at);
         let expected = if last.state == JobRunState::Running {
             let mut past = self.store.recent_durations(last.stage, 5).await?;
             past.sort();
@@ -258,7 +274,7 @@ impl Tracker {
         } else {
             None
         };
-        Ok(Pace { pause: pause_for(last.state, running_for, expected), active: true })
+        Ok(Pace { pause: pause_for(last.state, since, expected), active: true })
     }
 
     #[tracing::instrument(skip_all, fields(stage = %stage, job_run = %run.id, state = %run.status))]
@@ -296,13 +312,22 @@ impl Tracker {
         }
         self.notify(Change { stage: Some(stage), state: Some(run.status), ..Change::new(ChangeKind::Stage, id) });
         self.update_status(id, run.status == JobRunState::Succeeded).await?;
-        // A log worth reading exists once the job runs; the final one once it ended.
-        if run.status == JobRunState::Running || run.status.is_terminal() {
+        // The final log once it ended (while it runs, `log_due` says when).
+        if run.status.is_terminal() {
             if let Some(row) = self.store.stage_of_job_run(&run.id).await? {
                 self.refresh_log(id, &row, run.status.is_terminal()).await?;
             }
         }
         Ok(())
+    }
+
+    /// Whether a running stage's log is to be read now: [`LOG_FIRST`] after it started running,
+    /// then every [`LOG_EVERY`] (and once more when it ends).
+    fn log_due(&self, stage: &StageRow) -> bool {
+        match self.clocks.lock().expect("tracker clocks").log_read.get(&stage.job_run_id) {
+            Some(read) => read.elapsed() >= LOG_EVERY,
+            None => stage.running_at.is_some_and(|t| Utc::now() - t >= chrono::Duration::from_std(LOG_FIRST).expect("small")),
+        }
     }
 
     /// Reads the last [`LOG_TAIL`] bytes of a stage's log (the job's own log file, written by
@@ -363,7 +388,7 @@ impl Tracker {
     async fn resolve_lineage(&self, id: i64) -> Result<(), TrackerError> {
         let Some((run, stages)) = self.store.pipeline_run(id).await? else { return Ok(()) };
         let definition = self.definition().await;
-        let (update, problems) =
+        let lineage::Resolved { ids: update, seen, problems } =
             lineage::resolve(&self.client, &self.project_id, &definition.settings, &definition.experiment_name(), &run, &stages).await;
         let finished = !run.status.is_active();
         if !problems.is_empty() && finished {
@@ -374,7 +399,7 @@ impl Tracker {
         if finished {
             // What the run detail page shows beyond the ids, read once.
             if let Some((run, _)) = self.store.pipeline_run(id).await? {
-                let mut detail = lineage::fetch_detail(&self.client, &self.project_id, &run).await;
+                let mut detail = lineage::fetch_detail(&self.client, &self.project_id, &run, seen).await;
                 detail.problems.extend(problems);
                 self.store.set_lineage_detail(id, &detail).await?;
             }
@@ -516,22 +541,28 @@ impl Tracker {
     }
 }
 
-/// The pause before the next look at a chain whose newest stage is in `state`, has been running
-/// for `running_for` and usually takes `expected` (the median of its recent successes): short
-/// when a transition is likely, longer in between, never past the start of the expected end.
-pub fn pause_for(state: JobRunState, running_for: chrono::Duration, expected: Option<chrono::Duration>) -> Duration {
-    if state != JobRunState::Running || running_for < START_WINDOW {
-        // Scheduling, starting, stopping, a dependent awaited, or just begun running.
-        return NEAR;
-    }
-    let Some(expected) = expected else { return BETWEEN };
-    let (window_start, window_end) = (expected - END_BEFORE, expected + END_AFTER);
-    if running_for >= window_start && running_for <= window_end {
-        NEAR
-    } else if running_for < window_start {
-        (window_start - running_for).to_std().unwrap_or(BETWEEN).clamp(NEAR, BETWEEN)
-    } else {
-        BETWEEN
+/// The pause before the next look at a chain whose newest stage has been in `state` for `since`
+/// and usually runs for `expected` (the median of its recent successes): short when a
+/// transition is likely, longer in between, never past the start of the expected end.
+pub fn pause_for(state: JobRunState, since: chrono::Duration, expected: Option<chrono::Duration>) -> Duration {
+    match state {
+        // Its dependent is awaited: the workspace starts it at once.
+        JobRunState::Succeeded if since < AWAIT_WINDOW => FAST,
+        JobRunState::Scheduling | JobRunState::Starting | JobRunState::Stopping if since < WAIT_WINDOW => NEAR,
+        JobRunState::Running if since < START_WINDOW => NEAR,
+        JobRunState::Running => {
+            let Some(expected) = expected else { return BETWEEN };
+            let margin = expected / 5;
+            let (window_start, window_end) = (expected - margin.max(END_BEFORE), expected + margin.max(END_AFTER));
+            if since >= window_start && since <= window_end {
+                FAST
+            } else if since < window_start {
+                (window_start - since).to_std().unwrap_or(BETWEEN).clamp(FAST, BETWEEN)
+            } else {
+                BETWEEN
+            }
+        }
+        _ => BETWEEN,
     }
 }
 
@@ -557,20 +588,33 @@ mod tests {
         chrono::Duration::seconds(s)
     }
 
+    fn millis(ms: i64) -> chrono::Duration {
+        chrono::Duration::milliseconds(ms)
+    }
+
     #[test]
     fn polling_is_fast_where_a_transition_is_likely_and_slow_in_between() {
         use JobRunState::*;
-        for state in [Scheduling, Starting, Stopping, Succeeded] {
-            assert_eq!(pause_for(state, secs(100), None), NEAR, "{state}");
+        for state in [Scheduling, Starting, Stopping] {
+            assert_eq!(pause_for(state, secs(3), None), NEAR, "{state} for a few seconds");
+            assert_eq!(pause_for(state, secs(100), None), BETWEEN, "{state} for long: a runtime being prepared");
         }
-        assert_eq!(pause_for(Running, secs(1), Some(secs(60))), NEAR, "just after a start");
+        assert_eq!(pause_for(Succeeded, secs(1), None), FAST, "a dependent awaited");
+        assert_eq!(pause_for(Succeeded, secs(60), None), BETWEEN, "a dependent that does not come");
+        assert_eq!(pause_for(Running, millis(1500), Some(secs(60))), NEAR, "just after a start");
         assert_eq!(pause_for(Running, secs(20), None), BETWEEN, "no history: steady");
         assert_eq!(pause_for(Running, secs(20), Some(secs(60))), BETWEEN, "far from the expected end");
-        assert_eq!(pause_for(Running, secs(55), Some(secs(60))), Duration::from_secs(2), "up to the window, not past it");
-        assert_eq!(pause_for(Running, secs(56), Some(secs(60))), NEAR, "never shorter than NEAR");
-        assert_eq!(pause_for(Running, secs(58), Some(secs(60))), NEAR, "near the expected end");
-        assert_eq!(pause_for(Running, secs(64), Some(secs(60))), NEAR, "a little late");
+        assert_eq!(pause_for(Running, secs(4), Some(secs(8))), Duration::from_millis(2400), "up to the window, not past it");
+        assert_eq!(pause_for(Running, millis(6_800), Some(secs(8))), FAST, "never shorter than FAST");
+        assert_eq!(pause_for(Running, millis(7_500), Some(secs(8))), FAST, "near the expected end");
+        assert_eq!(pause_for(Running, secs(10), Some(secs(8))), FAST, "a little late");
+        assert_eq!(pause_for(Running, millis(10_100), Some(secs(8))), BETWEEN, "later than usual");
         assert_eq!(pause_for(Running, secs(90), Some(secs(60))), BETWEEN, "much later than usual");
+        assert_eq!(pause_for(Running, secs(47), Some(secs(60))), Duration::from_secs(1), "a long stage's window is a fifth of it");
+        assert_eq!(pause_for(Running, secs(49), Some(secs(60))), FAST);
+        assert_eq!(pause_for(Running, secs(72), Some(secs(60))), FAST);
+        assert_eq!(pause_for(Running, secs(73), Some(secs(60))), BETWEEN);
+        assert_eq!(pause_for(Failed, secs(1), None), BETWEEN, "nothing follows a failure");
     }
 
     #[test]

@@ -53,6 +53,16 @@ pub struct LineageDetail {
     pub problems: Vec<String>,
 }
 
+impl LineageDetail {
+    pub fn fill_experiment_run(&mut self, run: &cml_api::ExperimentRun) {
+        let pairs = |tags: &[cml_api::Tag]| tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect::<Vec<_>>();
+        self.experiment_run_name = Some(run.name.clone());
+        self.params = pairs(&run.data.params);
+        self.metrics = run.data.metrics.iter().map(|m| (m.key.clone(), format!("{}", m.value))).collect();
+        self.tags = pairs(&run.data.tags);
+    }
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct StageRow {
     pub pipeline_run_id: i64,
