@@ -3,13 +3,18 @@
     serve_model.py --check MODEL_DIR           load the model once and exit (a model build)
     serve_model.py --serve MODEL_DIR           serve it on a free loopback port
 
-When serving, the first line on stdout is `LISTENING <port>`. `POST /` takes the body of CML's
+When serving, the first line on stdout is `LISTENING <port>`. Every request must carry `Authorization: Bearer <token>` with the token the workspace put in
+`LAKELINE_REPLICA_TOKEN`: the port is on loopback, and only the workspace may reach the model
+through it (callers go through the workspace's `POST /model`, which checks their access key).
+`POST /` takes the body of CML's
 model protocol's `request` member — `{"dataframe_split": …}`, `{"dataframe_records": […]}`, one
 record as an object or a list of records — and answers `{"predictions": […]}`. `GET /` answers
 200 once the model is loaded.
 """
 
+import hmac
 import json
+import os
 import sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -52,7 +57,19 @@ def predictions(model, request):
 def serve(model_dir):
     model = load(model_dir)
 
+    token = os.environ.get("LAKELINE_REPLICA_TOKEN", "")
+    if not token:
+        sys.exit("LAKELINE_REPLICA_TOKEN is not set: a replica answers only the workspace that started it")
+    expected = f"Bearer {token}".encode()
+
     class Handler(BaseHTTPRequestHandler):
+        def _allowed(self):
+            given = self.headers.get("Authorization", "").encode()
+            if hmac.compare_digest(given, expected):
+                return True
+            self._answer(401, {"error": "this replica answers only its workspace"})
+            return False
+
         def _answer(self, status, body):
             data = json.dumps(body).encode()
             self.send_response(status)
@@ -62,9 +79,12 @@ def serve(model_dir):
             self.wfile.write(data)
 
         def do_GET(self):
-            self._answer(200, {"ready": True})
+            if self._allowed():
+                self._answer(200, {"ready": True})
 
         def do_POST(self):
+            if not self._allowed():
+                return
             try:
                 length = int(self.headers.get("Content-Length", "0"))
                 request = json.loads(self.rfile.read(length) or b"null")

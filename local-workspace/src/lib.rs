@@ -7,6 +7,7 @@ mod api;
 mod ids;
 mod listing;
 mod paths;
+mod processes;
 pub mod runner;
 pub mod runtimes;
 mod registry;
@@ -101,6 +102,12 @@ impl LocalWorkspace {
     pub async fn start(config: LocalWorkspaceConfig) -> Result<Self, StartError> {
         let data_dir = &config.data_dir;
         std::fs::create_dir_all(data_dir).map_err(|source| StartError::DataDir { path: data_dir.clone(), source })?;
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|source| StartError::DataDir { path: data_dir.clone(), source })?;
+        }
+        make_private_database(&data_dir.join("workspace.db")).map_err(|source| StartError::DataDir { path: data_dir.join("workspace.db"), source })?;
         let project_dir = std::fs::canonicalize(&config.project_dir).map_err(|_| StartError::ProjectDir(config.project_dir.clone()))?;
         let api_key = load_or_create_key(data_dir)?;
         let store = Store::open(&data_dir.join("workspace.db")).await?;
@@ -110,7 +117,10 @@ impl LocalWorkspace {
 
         let owner = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "lakeline".into());
         let project = store.upsert_default_project(&ids::new_id(), "lakeline-pipeline", &project_dir.to_string_lossy()).await?;
+        // What a crashed predecessor left running dies before its run is recorded as failed.
+        processes::Registry(store.pool()).kill_leftovers().await?;
         fail_active_runs(&store, &project, "the local workspace stopped while this run was active; its process was lost").await?;
+        registry::Registry(store.pool()).fail_interrupted_builds().await?;
 
         let listener = TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
@@ -221,6 +231,20 @@ fn load_or_create_key(dir: &Path) -> Result<String, StartError> {
     let key = ids::new_api_key();
     write_private(&path, &key).map_err(fail)?;
     Ok(key)
+}
+
+/// Makes the database file at `path` (created empty when missing) and its WAL companions
+/// readable by this user only: they hold keys, logs and everyone's runs.
+pub fn make_private_database(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {

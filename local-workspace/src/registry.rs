@@ -269,6 +269,25 @@ impl Registry<'_> {
         Ok(())
     }
 
+    /// Builds and deployments a previous run of the workspace left half-way end as failed (never
+    /// `building` or `deploying` for good).
+    pub async fn fail_interrupted_builds(&self) -> sqlx::Result<u64> {
+        let result = sqlx::query(
+            "UPDATE model_builds SET status = 'build failed', message = 'the local workspace stopped during the build; build again'
+             WHERE status IN ('pending', 'building')",
+        )
+        .execute(self.0)
+        .await?;
+        sqlx::query(
+            "UPDATE model_deployments SET status = CASE status WHEN 'stopping' THEN 'stopped' ELSE 'failed' END,
+                message = 'the local workspace stopped while this deployment was changing'
+             WHERE status IN ('pending', 'deploying', 'stopping')",
+        )
+        .execute(self.0)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
     pub async fn deployments(&self, build_id: &str) -> sqlx::Result<Vec<DeploymentRow>> {
         sqlx::query_as("SELECT * FROM model_deployments WHERE build_id = ? ORDER BY created_at DESC").bind(build_id).fetch_all(self.0).await
     }

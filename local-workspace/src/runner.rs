@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
+use crate::processes;
 use crate::runtimes::LocalRuntime;
 use crate::store::{JobRow, ProjectRow, RunRow, Store};
 
@@ -157,6 +158,12 @@ impl Runner {
 
     async fn supervise(self: Arc<Self>, project: ProjectRow, job: JobRow, run: RunRow, stop: oneshot::Receiver<()>) {
         let outcome = self.execute(&project, &job, &run, stop).await;
+        let pgid = self.active.lock().expect("active map").get(&run.id).and_then(|p| p.pgid);
+        if let Some(pgid) = pgid {
+            if let Err(e) = processes::Registry(self.store.pool()).forget(pgid).await {
+                tracing::warn!(run = %run.id, error = %e, "could not forget an ended job process");
+            }
+        }
         let (status, message) = match outcome {
             Ok(result) => result,
             Err(message) => (EngineStatus::Failed, message),
@@ -219,12 +226,18 @@ impl Runner {
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log)
-            .kill_on_drop(true)
-            .process_group(0);
+            .kill_on_drop(true);
+        processes::own(&mut command);
         let mut child = command.spawn().map_err(|e| format!("cannot start {}: {e}", interpreter.display()))?;
         let pgid = child.id().map(|pid| pid as i32);
         if let Some(p) = self.active.lock().expect("active map").get_mut(&run.id) {
             p.pgid = pgid;
+        }
+        if let Some(pgid) = pgid {
+            if let Err(e) = processes::Registry(self.store.pool()).record(pgid, processes::Kind::JobRun, &run.id).await {
+                kill_group_and_wait(Some(pgid), &mut child).await;
+                return Err(format!("could not record the run's process: {e}"));
+            }
         }
         // A stop requested before the process existed still wins.
         if !self.store.set_run_status(&run.id, EngineStatus::Running, None).await.map_err(|e| e.to_string())? {

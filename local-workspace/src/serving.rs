@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
+use crate::processes;
 use crate::registry::{BuildRow, DeploymentRow, Registry};
 use crate::runner::Runner;
 use crate::store::Store;
@@ -34,8 +35,13 @@ pub struct Serving {
 
 struct Replica {
     port: u16,
+    /// What the replica asks of every request (`Authorization: Bearer <token>`).
+    token: String,
     child: Child,
 }
+
+/// The variable that gives a replica its token.
+const REPLICA_TOKEN_ENV: &str = "LAKELINE_REPLICA_TOKEN";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PredictError {
@@ -101,16 +107,25 @@ impl Serving {
         let target = self.model_dir(&build.id);
         copy_dir(version_dir, &target).map_err(|e| format!("cannot copy the model's files: {e}"))?;
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).map_err(|e| e.to_string())?;
-        let status = tokio::process::Command::new(runtime.interpreter())
+        let mut command = tokio::process::Command::new(runtime.interpreter());
+        command
             .arg(&self.script)
             .arg("--check")
             .arg(&target)
             .env("OMP_WAIT_POLICY", "PASSIVE")
             .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
             .stderr(log_file)
-            .status()
-            .await
-            .map_err(|e| format!("cannot run the runtime's Python: {e}"))?;
+            .kill_on_drop(true);
+        processes::own(&mut command);
+        let mut child = command.spawn().map_err(|e| format!("cannot run the runtime's Python: {e}"))?;
+        let pid = child.id().map(|pid| pid as i32);
+        if let Some(pid) = pid {
+            self.processes().record(pid, processes::Kind::ModelBuild, &build.id).await.map_err(|e| e.to_string())?;
+        }
+        let status = child.wait().await.map_err(|e| format!("lost the build's process: {e}"))?;
+        if let Some(pid) = pid {
+            let _ = self.processes().forget(pid).await;
+        }
         if !status.success() {
             return Err(format!("the model does not load in runtime {} ({status}): {}", build.runtime_identifier, tail(&log)));
         }
@@ -152,18 +167,25 @@ impl Serving {
         let log = self.log_path(&deployment.id);
         tokio::fs::create_dir_all(log.parent().expect("logs dir")).await.map_err(|e| e.to_string())?;
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).map_err(|e| e.to_string())?;
-        let mut child = tokio::process::Command::new(runtime.interpreter())
+        // Only the workspace knows the token: the replica's loopback port answers nobody else.
+        let token = crate::ids::new_api_key();
+        let mut command = tokio::process::Command::new(runtime.interpreter());
+        command
             .arg(&self.script)
             .arg("--serve")
             .arg(self.model_dir(&build.id))
             .envs(cml_api::environment_from_string(&deployment.environment))
             .env("OMP_WAIT_POLICY", "PASSIVE")
+            .env(REPLICA_TOKEN_ENV, &token)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log_file)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("cannot start a replica: {e}"))?;
+            .kill_on_drop(true);
+        processes::own(&mut command);
+        let mut child = command.spawn().map_err(|e| format!("cannot start a replica: {e}"))?;
+        if let Some(pid) = child.id() {
+            self.processes().record(pid as i32, processes::Kind::Replica, &deployment.id).await.map_err(|e| e.to_string())?;
+        }
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
         let port = tokio::time::timeout(START_TIMEOUT, async {
@@ -180,18 +202,18 @@ impl Serving {
         .ok_or_else(|| format!("the replica did not start: {}", tail(&log)))?;
         // Keep draining stdout so that the replica never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let ready = self.http.get(format!("http://127.0.0.1:{port}/")).send().await.map(|r| r.status().is_success()).unwrap_or(false);
+        let ready = self.http.get(format!("http://127.0.0.1:{port}/")).bearer_auth(&token).send().await.map(|r| r.status().is_success()).unwrap_or(false);
+        self.replicas.lock().expect("replicas").insert(deployment.id.clone(), Replica { port, token, child });
         if !ready {
             return Err("the replica started but does not answer".into());
         }
-        self.replicas.lock().expect("replicas").insert(deployment.id.clone(), Replica { port, child });
         Ok(())
     }
 
     async fn kill(&self, deployment_id: &str) {
         let replica = self.replicas.lock().expect("replicas").remove(deployment_id);
-        if let Some(mut replica) = replica {
-            let _ = replica.child.kill().await;
+        if let Some(replica) = replica {
+            self.end(replica).await;
         }
         let mut live = self.live.lock().expect("live map");
         live.retain(|_, d| d != deployment_id);
@@ -219,9 +241,21 @@ impl Serving {
 
     pub async fn shutdown(&self) {
         let replicas: Vec<Replica> = self.replicas.lock().expect("replicas").drain().map(|(_, r)| r).collect();
-        for mut replica in replicas {
-            let _ = replica.child.kill().await;
+        for replica in replicas {
+            self.end(replica).await;
         }
+    }
+
+    async fn end(&self, mut replica: Replica) {
+        let pid = replica.child.id();
+        let _ = replica.child.kill().await;
+        if let Some(pid) = pid {
+            let _ = self.processes().forget(pid as i32).await;
+        }
+    }
+
+    fn processes(&self) -> processes::Registry<'_> {
+        processes::Registry(self.store.pool())
     }
 
     /// CML's model protocol: `{"accessKey": …, "request": …}` → `{"success": true, "response": …}`.
@@ -230,13 +264,20 @@ impl Serving {
         if model.auth_enabled && !bearer_ok {
             return Err(PredictError::Unauthenticated);
         }
-        let port = {
+        let (port, token) = {
             let live = self.live.lock().expect("live map");
             let replicas = self.replicas.lock().expect("replicas");
-            live.get(&model.id).and_then(|d| replicas.get(d)).map(|r| r.port)
+            live.get(&model.id).and_then(|d| replicas.get(d)).map(|r| (r.port, r.token.clone()))
         }
         .ok_or(PredictError::NotDeployed)?;
-        let response = self.http.post(format!("http://127.0.0.1:{port}/")).json(&request).send().await.map_err(|e| PredictError::Model(e.to_string()))?;
+        let response = self
+            .http
+            .post(format!("http://127.0.0.1:{port}/"))
+            .bearer_auth(token)
+            .json(&request)
+            .send()
+            .await
+            .map_err(|e| PredictError::Model(e.to_string()))?;
         let status = response.status();
         let body: Value = response.json().await.map_err(|e| PredictError::Model(e.to_string()))?;
         if !status.is_success() {

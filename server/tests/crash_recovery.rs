@@ -1,43 +1,62 @@
-//! A real crash: the Lakeline binary is killed with SIGKILL while a job runs. On the next start
-//! the run is marked failed with the reason, never left "running".
+//! A real crash: the Lakeline binary is killed with SIGKILL while a job runs. The job's process
+//! dies with it (nothing it would have done afterwards happens), what is left of its process
+//! group dies when the workspace starts again, and the run is marked failed with the reason,
+//! never left "running".
 
 mod common;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use cml_api::{CreateJobRequest, EngineStatus};
-use common::workspace::{process_alive, read_pid, shared_runtimes_dir};
+use common::workspace::{process_alive, shared_runtimes_dir};
 use common::TestApp;
 use lakeline::cml::{ApiKey, CmlClient};
 
-#[tokio::test]
-async fn runs_left_active_by_a_crash_are_failed_with_a_reason_on_the_next_start() {
-    let project = tempfile::tempdir().unwrap();
-    for (name, body) in common::workspace::SCRIPTS {
-        std::fs::write(project.path().join(name), body).unwrap();
+/// Starts a helper in its process group, says both pids, and "commits" after three seconds —
+/// as New Batch commits a snapshot at its end.
+const COMMIT_LATER: &str = "import os, subprocess, sys, time
+out = sys.argv[1]
+helper = subprocess.Popen(['sleep', '120'])
+open(out + '.pids', 'w').write(f'{os.getpid()} {helper.pid}')
+time.sleep(3)
+open(out + '.committed', 'w').write('committed')
+";
+
+async fn wait_for(what: &str, seconds: u64, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+fn pids(path: &Path) -> (u32, u32) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut pids = text.split_whitespace().map(|p| p.parse().unwrap());
+    (pids.next().unwrap(), pids.next().unwrap())
+}
+
+#[tokio::test]
+async fn a_crash_takes_the_job_s_processes_with_it_and_the_run_is_failed_on_the_next_start() {
+    let project = tempfile::tempdir().unwrap();
+    std::fs::write(project.path().join("commit_later.py"), COMMIT_LATER).unwrap();
     let mut lakeline = TestApp::builder().project_dir(project).spawn_binary();
     let client = CmlClient::new(&lakeline.workspace_url, ApiKey::new(lakeline.workspace_key.clone())).unwrap();
     let project_id = client.list_projects().await.unwrap().remove(0).id;
-    let pid_file = lakeline.project_dir.path().join("crash.pid");
+    let out = lakeline.project_dir.path().join("crash");
     let job = client
-        .create_job(&project_id, &CreateJobRequest { name: "long".into(), script: "sleep.py".into(), arguments: pid_file.display().to_string(), ..Default::default() })
+        .create_job(&project_id, &CreateJobRequest { name: "commits".into(), script: "commit_later.py".into(), arguments: out.display().to_string(), ..Default::default() })
         .await
         .unwrap();
     let run = client.create_job_run(&project_id, &job.id, &Default::default()).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !pid_file.exists() {
-        assert!(Instant::now() < deadline, "the job never started");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let pid_file = out.with_extension("pids");
+    wait_for("the job never started", 30, || pid_file.exists() && std::fs::read_to_string(&pid_file).is_ok_and(|t| t.contains(' '))).await;
     assert_eq!(client.get_job_run(&project_id, &job.id, &run.id).await.unwrap().status, EngineStatus::Running);
+    let (job_pid, helper_pid) = pids(&pid_file);
 
     lakeline.kill(); // SIGKILL: no shutdown code runs
-    // The orphaned job process is not Lakeline's any more; clean it up like an operator would.
-    let orphan = read_pid(&pid_file);
-    assert!(process_alive(orphan), "the job's processes outlive a crash (they run in their own group)");
-    // SAFETY: signals to the orphaned job's process group.
-    unsafe { libc::killpg(libc::getpgid(orphan as i32), libc::SIGKILL) };
+    wait_for("the job's process outlived the crash", 5, || !process_alive(job_pid)).await;
 
     let ws = local_workspace::LocalWorkspace::start(local_workspace::LocalWorkspaceConfig {
         data_dir: lakeline.data_dir.path().join("workspace"),
@@ -48,11 +67,16 @@ async fn runs_left_active_by_a_crash_are_failed_with_a_reason_on_the_next_start(
     })
     .await
     .unwrap();
+    assert!(!process_alive(helper_pid), "the rest of the job's process group is killed at start-up");
     let client = CmlClient::new(&ws.url(), ApiKey::new(ws.api_key())).unwrap();
     let after = client.get_job_run(&project_id, &job.id, &run.id).await.unwrap();
     assert_eq!(after.status, EngineStatus::Failed);
     assert!(after.finished_at.is_some());
     let log = client.download_project_file(&project_id, &format!("logs/jobs/{}/{}.log", job.id, run.id)).await.unwrap();
     assert!(String::from_utf8_lossy(&log).contains("stopped while this run was active; its process was lost"));
+
+    // Past the moment the job would have committed: a run recorded as failed commits nothing.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(!out.with_extension("committed").exists(), "a run recorded as failed committed afterwards");
     ws.shutdown().await;
 }

@@ -152,10 +152,16 @@ async fn malformed_server_function_requests_get_a_4xx_naming_the_field() {
 }
 
 #[tokio::test]
-async fn the_data_directory_is_private_to_its_user() {
+async fn the_data_directory_and_its_files_are_private_to_its_user() {
     use std::os::unix::fs::PermissionsExt;
     let server = TestApp::start().await;
-    let mode = std::fs::metadata(server.data_dir.path()).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o700, "{mode:o}");
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777;
+    let dir = server.data_dir.path();
+    assert_eq!(mode(dir), 0o700, "{}", dir.display());
+    assert_eq!(mode(&dir.join("workspace")), 0o700, "the local workspace's directory");
+    // The databases (with their write-ahead logs) and the workspace's API key.
+    for file in ["lakeline.db", "lakeline.db-wal", "workspace/workspace.db", "workspace/workspace.db-wal", "workspace/api-key"] {
+        assert_eq!(mode(&dir.join(file)), 0o600, "{file}");
+    }
     server.stop().await;
 }

@@ -22,6 +22,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating when missing) the database at `path` and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Self> {
+        local_workspace::make_private_database(path).map_err(|e| StoreError::Open { path: path.into(), source: sqlx::Error::Io(e) })?;
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(|source| StoreError::Open { path: path.into(), source })?
             .filename(path)
