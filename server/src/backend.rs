@@ -14,6 +14,7 @@ use app::error::AppError;
 use crate::cml::CmlError;
 use crate::pipeline::definition::Definition;
 use crate::pipeline::tracker::{Tracker, TrackerError};
+use tracing::Instrument;
 use crate::store::history::{Cursor, FilterText, HistoryQuery};
 use crate::store::Store;
 use crate::views;
@@ -43,12 +44,24 @@ fn cml_error(e: CmlError) -> AppError {
     AppError::Workspace(e.to_string())
 }
 
+/// Carries a user's state-changing action to its end even when the request that asked for it
+/// goes away (a closed tab, an answer that timed out): a trigger cut between the workspace's
+/// answer and Lakeline's record would leave a run nobody claims. Reads, in contrast, stop with
+/// their request.
+async fn to_the_end<T: Send + 'static>(action: impl std::future::Future<Output = T> + Send + 'static) -> T {
+    match tokio::spawn(action.in_current_span()).await {
+        Ok(done) => done,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 impl From<TrackerError> for AppError {
     fn from(e: TrackerError) -> Self {
         match e {
             TrackerError::Cml(e) => cml_error(e),
             TrackerError::Store(e) => store_error(e),
             TrackerError::NoSuchRun(_) => AppError::NotFound(e.to_string()),
+            TrackerError::TriggerUnanswered(_) => AppError::Workspace(e.to_string()),
             other => AppError::Invalid(other.to_string()),
         }
     }
@@ -144,12 +157,14 @@ impl app::backend::Backend for ServerBackend {
 
     #[tracing::instrument(skip_all, err(level = "info", Display))]
     async fn trigger(&self, arguments: String, environment: String) -> Result<i64, AppError> {
-        Ok(self.tracker.trigger(arguments, environment).await?)
+        let tracker = self.tracker.clone();
+        Ok(to_the_end(async move { tracker.trigger(arguments, environment).await }).await?)
     }
 
     #[tracing::instrument(skip_all, err(level = "info", Display))]
     async fn stop(&self, id: i64) -> Result<(), AppError> {
-        Ok(self.tracker.stop(id).await?)
+        let tracker = self.tracker.clone();
+        Ok(to_the_end(async move { tracker.stop(id).await }).await?)
     }
 
     async fn history(&self, filter: HistoryFilter, cursor: HistoryCursor) -> Result<HistoryPage, AppError> {
@@ -197,7 +212,8 @@ impl app::backend::Backend for ServerBackend {
 
     #[tracing::instrument(skip_all, err(level = "info", Display))]
     async fn apply_setup(&self) -> Result<SetupView, AppError> {
-        self.tracker.apply_setup().await?;
+        let tracker = self.tracker.clone();
+        to_the_end(async move { tracker.apply_setup().await }).await?;
         Ok(self.check_setup().await)
     }
 

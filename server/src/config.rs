@@ -74,9 +74,14 @@ pub struct Config {
     #[arg(long, env = "LAKELINE_RECALL_KEY", default_value = "recall")]
     pub recall_key: String,
 
-    /// Seconds a request may take before Lakeline answers 408.
+    /// Seconds a request may take before Lakeline answers 504 with a message saying so.
     #[arg(long, env = "LAKELINE_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout_secs: u64,
+
+    /// Seconds one call to the workspace may take (shorter than the request timeout, so that a
+    /// slow workspace is named as the cause).
+    #[arg(long, env = "LAKELINE_CML_TIMEOUT", default_value_t = 20)]
+    pub cml_timeout_secs: u64,
 }
 
 impl Config {
@@ -98,6 +103,10 @@ impl Config {
         self.cml_api_key = self.cml_api_key.or_else(|| var("CDSW_APIV2_KEY").map(Secret));
         self.cml_project_id = self.cml_project_id.or_else(|| var("CDSW_PROJECT_ID"));
         self
+    }
+
+    pub fn cml_client_options(&self) -> crate::cml::ClientOptions {
+        crate::cml::ClientOptions { timeout: std::time::Duration::from_secs(self.cml_timeout_secs.max(1)), ..Default::default() }
     }
 
     /// The pipeline settings this configuration starts with.

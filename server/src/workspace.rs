@@ -25,7 +25,7 @@ impl Workspace {
                 let project_id = config.cml_project_id.clone().ok_or(Error::Settings(
                     "a CML URL is set but no project: set --cml-project-id or LAKELINE_CML_PROJECT_ID (CDSW_PROJECT_ID inside CML)",
                 ))?;
-                let client = CmlClient::new(url, ApiKey::new(key.expose())).map_err(Error::Cml)?;
+                let client = CmlClient::with_options(url, ApiKey::new(key.expose()), config.cml_client_options()).map_err(Error::Cml)?;
                 let description = format!("CML workspace {}", client.base_url());
                 tracing::info!(workspace = %client.base_url(), project = %project_id, "driving a CML workspace");
                 Ok(Workspace { client, project_id, description, local: None })
@@ -40,7 +40,7 @@ impl Workspace {
                 })
                 .await
                 .map_err(Error::LocalWorkspace)?;
-                let client = CmlClient::new(&local.url(), ApiKey::new(local.api_key())).map_err(Error::Cml)?;
+                let client = CmlClient::with_options(&local.url(), ApiKey::new(local.api_key()), config.cml_client_options()).map_err(Error::Cml)?;
                 Ok(Workspace {
                     description: format!("embedded local workspace at {}", local.url()),
                     project_id: local.project_id().to_string(),

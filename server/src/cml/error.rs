@@ -37,6 +37,16 @@ pub enum CmlError {
 }
 
 impl CmlError {
+    /// Whether a request that failed this way may still have been carried out: the answer was
+    /// lost (a timeout, a dropped connection, a garbled or 5xx answer), not refused.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            CmlError::Timeout { .. } | CmlError::Unreachable { .. } | CmlError::BadResponse { .. } => true,
+            CmlError::Upstream { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
     /// Maps an error answer (HTTP status, and the gRPC code and message of the body when it has
     /// the gateway shape) to a typed error.
     pub(crate) fn from_status(status: StatusCode, code: Option<i32>, message: String, operation: &str) -> Self {

@@ -6,18 +6,18 @@ use std::time::Duration;
 
 use app::backend::SharedBackend;
 use app::{shell, App};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::backend::ServerBackend;
 
 mod arguments;
+mod deadline;
 mod events;
 mod health;
 
@@ -48,7 +48,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     with_security_headers(router)
         .layer(axum::middleware::from_fn(arguments::readable_arguments))
         .layer(CompressionLayer::new())
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
+        .layer(axum::middleware::from_fn_with_state(request_timeout, deadline::within))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

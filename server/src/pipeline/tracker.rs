@@ -70,6 +70,8 @@ pub enum TrackerError {
     NoSuchRun(i64),
     #[error("environment must be KEY=VALUE lines: {0:?} is not")]
     BadEnvironment(String),
+    #[error("{0}. The workspace may have started the run anyway: if it did, it appears here as yours within a few seconds; check before trying again")]
+    TriggerUnanswered(CmlError),
     #[error(transparent)]
     Cml(#[from] CmlError),
     #[error(transparent)]
@@ -86,6 +88,17 @@ pub struct Pace {
 impl Pace {
     const IDLE: Pace = Pace { pause: IDLE, active: false };
 }
+
+/// A trigger whose answer was lost: the workspace may have started the run anyway. The first
+/// New Batch run that appears in its window is the user's, not an "external" one.
+struct Unanswered {
+    who: String,
+    asked_at: chrono::DateTime<Utc>,
+    until: chrono::DateTime<Utc>,
+}
+
+/// Clock differences between Lakeline and the workspace allowed when claiming a run.
+const CLAIM_SLACK: chrono::Duration = chrono::Duration::seconds(10);
 
 #[derive(Default)]
 struct Clocks {
@@ -108,6 +121,7 @@ pub struct Tracker {
     jobs: RwLock<Option<[Job; 3]>>,
     who: RwLock<Option<String>>,
     clocks: std::sync::Mutex<Clocks>,
+    unanswered: std::sync::Mutex<Option<Unanswered>>,
 }
 
 impl Tracker {
@@ -123,6 +137,7 @@ impl Tracker {
             jobs: RwLock::new(None),
             who: RwLock::new(None),
             clocks: Default::default(),
+            unanswered: Default::default(),
         })
     }
 
@@ -288,11 +303,20 @@ impl Tracker {
         }
         let created = run.created_at.unwrap_or_else(Utc::now);
         let pipeline_run = if stage == Stage::NewBatch {
-            // A New Batch run Lakeline did not start: from the CML UI, the API, a schedule.
-            let who = if run.creator.username.is_empty() { "unknown".to_string() } else { run.creator.username.clone() };
-            let id = self.store.insert_pipeline_run(&who, RunSource::External, created).await?;
-            tracing::info!(pipeline_run = id, "tracking a pipeline run started outside Lakeline");
-            Some(id)
+            if let Some(claim) = self.claim(created) {
+                // The run of a trigger whose answer was lost.
+                let id = self.store.insert_pipeline_run(&claim.who, RunSource::Lakeline, created).await?;
+                let detail = format!("pipeline run {id}, job run {} (the workspace's answer was lost; claimed when the run appeared)", run.id);
+                self.store.record_event(&claim.who, "pipeline.trigger", &detail).await?;
+                tracing::info!(pipeline_run = id, "a trigger whose answer was lost started this run");
+                Some(id)
+            } else {
+                // A New Batch run Lakeline did not start: from the CML UI, the API, a schedule.
+                let who = if run.creator.username.is_empty() { "unknown".to_string() } else { run.creator.username.clone() };
+                let id = self.store.insert_pipeline_run(&who, RunSource::External, created).await?;
+                tracing::info!(pipeline_run = id, "tracking a pipeline run started outside Lakeline");
+                Some(id)
+            }
         } else {
             self.store.pipeline_run_awaiting(stage, created).await?
         };
@@ -451,6 +475,20 @@ impl Tracker {
         }
     }
 
+    /// Takes the claim of a trigger whose answer was lost if a run created at `created` is its.
+    fn claim(&self, created: chrono::DateTime<Utc>) -> Option<Unanswered> {
+        let mut unanswered = self.unanswered.lock().expect("tracker claim");
+        let claim = unanswered.take()?;
+        if created >= claim.asked_at - CLAIM_SLACK && created <= claim.until + CLAIM_SLACK {
+            return Some(claim);
+        }
+        // Too early for it: keep it for a later run; too late: it lapsed.
+        if created < claim.asked_at {
+            *unanswered = Some(claim);
+        }
+        None
+    }
+
     fn notify(&self, change: Change) {
         let _ = self.events.send(change);
     }
@@ -472,7 +510,19 @@ impl Tracker {
             }
         }
         let who = self.who().await;
-        let run = self.client.create_job_run(&self.project_id, &jobs[0].id, &CreateJobRunRequest { environment, arguments }).await?;
+        let asked_at = Utc::now();
+        let request = CreateJobRunRequest { environment, arguments };
+        let run = match self.client.create_job_run(&self.project_id, &jobs[0].id, &request).await {
+            Ok(run) => run,
+            Err(e) if e.outcome_unknown() => {
+                // The workspace may have started it: the run, when it appears, is this user's.
+                let until = Utc::now();
+                *self.unanswered.lock().expect("tracker claim") = Some(Unanswered { who, asked_at, until });
+                self.wake.notify_one();
+                return Err(TrackerError::TriggerUnanswered(e));
+            }
+            Err(e) => return Err(e.into()),
+        };
         let id = self.store.insert_pipeline_run(&who, RunSource::Lakeline, run.created_at.unwrap_or_else(Utc::now)).await?;
         self.store.upsert_stage(id, Stage::NewBatch, &run).await?;
         self.store.record_event(&who, "pipeline.trigger", &format!("pipeline run {id}, job run {}", run.id)).await?;
