@@ -5,12 +5,14 @@
 mod change;
 mod deployment;
 mod pipeline;
+mod run_request;
 mod setup;
 mod stage;
 
 pub use change::{Change, ChangeKind};
 pub use deployment::DeploymentState;
 pub use pipeline::{PipelineStatus, RunSource, StageOutcome, NEXT_STAGE_GRACE};
+pub use run_request::{RunRequest, RunRequestError};
 pub use setup::{JobCheck, JobCheckState, PipelineSettings};
 pub use stage::Stage;
 

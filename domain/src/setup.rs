@@ -16,6 +16,55 @@ pub struct PipelineSettings {
     pub recall_key: String,
 }
 
+/// The longest value of a setting.
+pub const MAX_SETTING: usize = 200;
+
+impl PipelineSettings {
+    /// The settings as stored: each value trimmed.
+    pub fn trimmed(&self) -> PipelineSettings {
+        let t = |s: &String| s.trim().to_string();
+        PipelineSettings {
+            owner_suffix: t(&self.owner_suffix),
+            runtime_kernel: t(&self.runtime_kernel),
+            runtime_editor: t(&self.runtime_editor),
+            runtime_edition: t(&self.runtime_edition),
+            accuracy_key: t(&self.accuracy_key),
+            recall_key: t(&self.recall_key),
+        }
+    }
+
+    /// Each field with its name, for messages and storage.
+    pub fn fields(&self) -> [(&'static str, &str); 6] {
+        [
+            ("owner_suffix", &self.owner_suffix),
+            ("runtime_kernel", &self.runtime_kernel),
+            ("runtime_editor", &self.runtime_editor),
+            ("runtime_edition", &self.runtime_edition),
+            ("accuracy_key", &self.accuracy_key),
+            ("recall_key", &self.recall_key),
+        ]
+    }
+
+    /// Refuses settings that could not name jobs or runtimes, naming the field.
+    pub fn check(&self) -> Result<(), String> {
+        for (field, value) in self.fields() {
+            if value.len() > MAX_SETTING {
+                return Err(format!("{field}: {} characters is too long; at most {MAX_SETTING}", value.chars().count()));
+            }
+            if value.chars().any(char::is_control) {
+                return Err(format!("{field}: contains a control character; type plain text"));
+            }
+        }
+        if self.owner_suffix.is_empty() || self.owner_suffix.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')) {
+            return Err("owner_suffix: use letters, digits, '_' or '-'".into());
+        }
+        if self.accuracy_key.is_empty() || self.recall_key.is_empty() {
+            return Err("accuracy_key, recall_key: name the metric (or param) for each".into());
+        }
+        Ok(())
+    }
+}
+
 /// Whether one of the pipeline's jobs exists in the workspace and matches its definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobCheck {
@@ -42,3 +91,39 @@ named_enum!(JobCheckState, "job check state", {
     Missing => "missing",
     Drifted => "drifted",
 });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> PipelineSettings {
+        PipelineSettings {
+            owner_suffix: " team-a ".into(),
+            runtime_kernel: "Python 3.10".into(),
+            runtime_editor: "Workbench".into(),
+            runtime_edition: "Standard".into(),
+            accuracy_key: "accuracy".into(),
+            recall_key: "recall".into(),
+        }
+    }
+
+    #[test]
+    fn settings_are_trimmed_and_checked_naming_the_field() {
+        let ok = settings().trimmed();
+        assert_eq!(ok.owner_suffix, "team-a");
+        assert_eq!(ok.check(), Ok(()));
+        let cases: [(fn(&mut PipelineSettings), &str); 5] = [
+            (|s| s.runtime_kernel = "x".repeat(MAX_SETTING + 1), "runtime_kernel: 201 characters"),
+            (|s| s.runtime_edition = "a\0b".into(), "runtime_edition: contains a control character"),
+            (|s| s.owner_suffix = "a b".into(), "owner_suffix: use letters"),
+            (|s| s.owner_suffix = String::new(), "owner_suffix: use letters"),
+            (|s| s.recall_key = String::new(), "recall_key"),
+        ];
+        for (change, message) in cases {
+            let mut s = ok.clone();
+            change(&mut s);
+            let err = s.check().unwrap_err();
+            assert!(err.contains(message), "{err}");
+        }
+    }
+}

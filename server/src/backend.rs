@@ -14,9 +14,10 @@ use app::error::AppError;
 use crate::cml::CmlError;
 use crate::pipeline::definition::Definition;
 use crate::pipeline::tracker::{Tracker, TrackerError};
-use tracing::Instrument;
 use crate::store::history::{Cursor, FilterText, HistoryQuery};
 use crate::store::Store;
+use domain::RunRequest;
+use tracing::Instrument;
 use crate::views;
 use crate::workspace::Workspace;
 
@@ -157,8 +158,9 @@ impl app::backend::Backend for ServerBackend {
 
     #[tracing::instrument(skip_all, err(level = "info", Display))]
     async fn trigger(&self, arguments: String, environment: String) -> Result<i64, AppError> {
+        let request = RunRequest::parse(&arguments, &environment).map_err(|e| AppError::Invalid(e.to_string()))?;
         let tracker = self.tracker.clone();
-        Ok(to_the_end(async move { tracker.trigger(arguments, environment).await }).await?)
+        Ok(to_the_end(async move { tracker.trigger(request).await }).await?)
     }
 
     #[tracing::instrument(skip_all, err(level = "info", Display))]
@@ -223,22 +225,10 @@ impl app::backend::Backend for ServerBackend {
 
     #[tracing::instrument(skip_all, err(level = "info", Display))]
     async fn save_settings(&self, settings: PipelineSettings) -> Result<PipelineSettings, AppError> {
-        if settings.owner_suffix.trim().is_empty() || settings.owner_suffix.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')) {
-            return Err(AppError::Invalid("the owner suffix must be letters, digits, '_' or '-'".into()));
-        }
-        if settings.accuracy_key.trim().is_empty() || settings.recall_key.trim().is_empty() {
-            return Err(AppError::Invalid("name the accuracy and recall keys".into()));
-        }
-        let pairs = [
-            ("owner_suffix", &settings.owner_suffix),
-            ("runtime_kernel", &settings.runtime_kernel),
-            ("runtime_editor", &settings.runtime_editor),
-            ("runtime_edition", &settings.runtime_edition),
-            ("accuracy_key", &settings.accuracy_key),
-            ("recall_key", &settings.recall_key),
-        ];
-        for (key, value) in pairs {
-            self.store.save_setting(key, value.trim()).await.map_err(store_error)?;
+        let settings = settings.trimmed();
+        settings.check().map_err(|e| AppError::Invalid(format!("Settings {e}")))?;
+        for (key, value) in settings.fields() {
+            self.store.save_setting(key, value).await.map_err(store_error)?;
         }
         let merged = merged_settings(&self.store, &self.defaults).await.map_err(store_error)?;
         self.tracker.set_definition(Definition { settings: merged.clone() }).await;

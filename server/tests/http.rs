@@ -128,21 +128,33 @@ async fn malformed_server_function_requests_get_a_4xx_naming_the_field() {
         ("save_settings", b"settings[owner_suffix]=x", "settings"),
         ("test_prediction", b"", "request"),
         ("test_prediction", b"request=not+json", "JSON"),
+        // Values a job could never start with are refused at the form.
+        ("trigger_pipeline", b"arguments=a%00b&environment=", "arguments"),
+        ("trigger_pipeline", b"arguments=&environment=A%3Dx%00y", "environment"),
+        ("trigger_pipeline", b"arguments=&environment=1ST%3Dx", "environment"),
     ];
+    let long_kernel = format!(
+        "settings[owner_suffix]=x&settings[runtime_kernel]={}&settings[runtime_editor]=w&settings[runtime_edition]=s&settings[accuracy_key]=a&settings[recall_key]=r",
+        "k".repeat(100 * 1024)
+    );
+    let long_arguments = format!("arguments={}&environment=", "a".repeat(5000));
+    let owned = [("save_settings", long_kernel.into_bytes(), "runtime_kernel"), ("trigger_pipeline", long_arguments.into_bytes(), "arguments")];
+    let cases = cases.iter().map(|(n, b, f)| (*n, b.to_vec(), *f)).chain(owned);
     let http = reqwest::Client::new();
     for (name, body, field) in cases {
+        let shown = String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned();
         let response = http
             .post(server.url(&format!("/api/{name}")))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body.to_vec())
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{name} {body:?}: the connection failed: {e}"));
+            .unwrap_or_else(|e| panic!("{name} {shown:?}: the connection failed: {e}"));
         let status = response.status();
         let text = response.text().await.unwrap();
-        assert_eq!(status, 400, "{name} {:?}: {text}", String::from_utf8_lossy(body));
+        assert_eq!(status, 400, "{name} {shown:?}: {text}");
         let error: AppError = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}: {text}"));
-        assert!(matches!(&error, AppError::Invalid(m) if m.contains(field)), "{name} {:?}: {error:?} should name {field}", String::from_utf8_lossy(body));
+        assert!(matches!(&error, AppError::Invalid(m) if m.contains(field)), "{name} {:?}: {error:?} should name {field}", shown);
     }
     let huge = vec![b'a'; 300 * 1024];
     let response = http.post(server.url("/api/trigger_pipeline")).header("content-type", "application/x-www-form-urlencoded").body(huge).send().await.unwrap();

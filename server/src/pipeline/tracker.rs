@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use cml_api::{CreateJobRunRequest, Job, JobRun};
-use domain::{Change, ChangeKind, JobRunState, PipelineStatus, RunSource, Stage};
+use domain::{Change, ChangeKind, JobRunState, PipelineStatus, RunRequest, RunSource, Stage};
 use tokio::sync::{broadcast, Mutex, Notify, RwLock};
 
 use super::definition::Definition;
@@ -68,8 +68,6 @@ pub enum TrackerError {
     BusyForSetup(i64),
     #[error("no pipeline run {0}")]
     NoSuchRun(i64),
-    #[error("environment must be KEY=VALUE lines: {0:?} is not")]
-    BadEnvironment(String),
     #[error("{0}. The workspace may have started the run anyway: if it did, it appears here as yours within a few seconds; check before trying again")]
     TriggerUnanswered(CmlError),
     #[error(transparent)]
@@ -495,8 +493,7 @@ impl Tracker {
 
     /// Starts a pipeline run: a run of New Batch. Refused while a chain is active.
     #[tracing::instrument(skip_all, err(level = "info", Display))]
-    pub async fn trigger(&self, arguments: String, environment: String) -> Result<i64, TrackerError> {
-        let environment = parse_environment(&environment)?;
+    pub async fn trigger(&self, request: RunRequest) -> Result<i64, TrackerError> {
         let _guard = self.lock.lock().await;
         if let Some(id) = self.store.active_pipeline_runs().await?.first() {
             return Err(TrackerError::AlreadyRunning(*id));
@@ -511,7 +508,7 @@ impl Tracker {
         }
         let who = self.who().await;
         let asked_at = Utc::now();
-        let request = CreateJobRunRequest { environment, arguments };
+        let request = CreateJobRunRequest { environment: request.environment, arguments: request.arguments };
         let run = match self.client.create_job_run(&self.project_id, &jobs[0].id, &request).await {
             Ok(run) => run,
             Err(e) if e.outcome_unknown() => {
@@ -616,20 +613,6 @@ pub fn pause_for(state: JobRunState, since: chrono::Duration, expected: Option<c
     }
 }
 
-/// `KEY=VALUE` lines (blank lines and `#` comments ignored).
-pub fn parse_environment(text: &str) -> Result<std::collections::BTreeMap<String, String>, TrackerError> {
-    let mut env = std::collections::BTreeMap::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        match line.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
-            Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {
-                env.insert(k.to_string(), v.to_string());
-            }
-            _ => return Err(TrackerError::BadEnvironment(line.to_string())),
-        }
-    }
-    Ok(env)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -665,23 +648,5 @@ mod tests {
         assert_eq!(pause_for(Running, secs(72), Some(secs(60))), FAST);
         assert_eq!(pause_for(Running, secs(73), Some(secs(60))), BETWEEN);
         assert_eq!(pause_for(Failed, secs(1), None), BETWEEN, "nothing follows a failure");
-    }
-
-    #[test]
-    fn environment_is_key_value_lines() {
-        let env = parse_environment("A=1\n\n  # a comment\nB = two words \nC=\nD=x=y\n").unwrap();
-        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        assert_eq!(pairs, [("A", "1"), ("B", "two words"), ("C", ""), ("D", "x=y")]);
-        assert!(parse_environment("").unwrap().is_empty());
-        assert_eq!(parse_environment("A=1\nA=2").unwrap()["A"], "2", "the last one wins");
-    }
-
-    #[test]
-    fn a_line_that_is_not_key_value_is_named_in_the_error() {
-        for bad in ["just words", "=value", "TWO WORDS=x", " = "] {
-            let err = parse_environment(&format!("OK=1\n{bad}")).unwrap_err();
-            assert!(matches!(&err, TrackerError::BadEnvironment(line) if line == bad.trim()), "{bad:?}: {err}");
-            assert!(err.to_string().contains("KEY=VALUE"), "{err}");
-        }
     }
 }
