@@ -239,6 +239,12 @@ pub async fn apply_pipeline_setup() -> Result<SetupView, AppError> {
     crate::backend::with(|b| async move { b.apply_setup().await }).await
 }
 
+/// Deletes the jobs that carry the pipeline's names but are not the ones its chain uses.
+#[server(endpoint = "remove_duplicate_jobs")]
+pub async fn remove_duplicate_jobs() -> Result<SetupView, AppError> {
+    crate::backend::with(|b| async move { b.remove_duplicate_jobs().await }).await
+}
+
 #[server(endpoint = "get_settings")]
 pub async fn get_settings() -> Result<PipelineSettings, AppError> {
     crate::backend::with(|b| async move { b.settings().await }).await

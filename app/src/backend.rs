@@ -18,6 +18,7 @@ pub trait Backend: Send + Sync + 'static {
     async fn run_detail(&self, id: i64) -> Result<PipelineRunDetail, AppError>;
     async fn setup_view(&self) -> Result<SetupView, AppError>;
     async fn apply_setup(&self) -> Result<SetupView, AppError>;
+    async fn remove_duplicate_jobs(&self) -> Result<SetupView, AppError>;
     async fn check_setup_again(&self) -> Result<SetupView, AppError>;
     async fn settings(&self) -> Result<PipelineSettings, AppError>;
     async fn save_settings(&self, settings: PipelineSettings) -> Result<PipelineSettings, AppError>;

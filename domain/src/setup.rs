@@ -74,6 +74,8 @@ pub struct JobCheck {
     pub job_id: Option<String>,
     pub state: JobCheckState,
     pub differences: Vec<String>,
+    /// Other jobs of the same name (left by a race or by hand): the chain uses `job_id` only.
+    pub duplicates: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

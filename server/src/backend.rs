@@ -112,6 +112,10 @@ impl ServerBackend {
         match result {
             Ok((runtime, jobs)) => {
                 view.jobs = definition.check(&jobs, runtime.as_ref());
+                let extra: usize = view.jobs.iter().map(|j| j.duplicates.len()).sum();
+                if extra > 0 {
+                    view.error = Some(format!("{extra} more job(s) carry the pipeline's job names; remove the duplicates so that nothing runs twice"));
+                }
                 view.runtime = runtime.map(|r| format!("{} ({} · {} · {})", r.image_identifier, r.kernel, r.editor, r.edition));
                 if view.runtime.is_none() {
                     view.error = Some("no runtime matches the runtime settings".into());
@@ -209,6 +213,13 @@ impl app::backend::Backend for ServerBackend {
 
     #[tracing::instrument(skip_all, err(level = "info", Display))]
     async fn check_setup_again(&self) -> Result<SetupView, AppError> {
+        Ok(self.check_setup().await)
+    }
+
+    #[tracing::instrument(skip_all, err(level = "info", Display))]
+    async fn remove_duplicate_jobs(&self) -> Result<SetupView, AppError> {
+        let tracker = self.tracker.clone();
+        to_the_end(async move { tracker.remove_duplicate_jobs().await }).await?;
         Ok(self.check_setup().await)
     }
 

@@ -3,7 +3,8 @@
 
 mod common;
 
-use app::api::{ApplyPipelineSetup, JobCheckState};
+use app::api::{ApplyPipelineSetup, CheckPipelineSetup, JobCheckState, RemoveDuplicateJobs};
+use cml_api::CreateJobRequest;
 use common::workspace::TestWorkspace;
 use common::TestApp;
 use lakeline::config::Secret;
@@ -56,6 +57,41 @@ async fn twenty_simultaneous_set_ups_leave_exactly_three_jobs() {
     let mut names: Vec<_> = jobs.iter().map(|j| j.name.as_str()).collect();
     names.sort();
     assert_eq!(names, ["API Redeployment race", "New Batch race", "Retrain XGBoost race"], "no job was created twice");
+    server.stop().await;
+    ws.workspace.shutdown().await;
+}
+
+/// Jobs that carry the pipeline's names twice (left by an old race, or made by hand) are shown
+/// in Settings and removed in one click; the chain that remains is whole.
+#[tokio::test]
+async fn duplicate_jobs_are_shown_and_removed_in_one_click() {
+    let ws = TestWorkspace::start().await;
+    let server = TestApp::builder().remote_workspace(&ws).with_config(|c| c.owner_suffix = Some("dup".into())).start().await;
+    let setup = server.call(ApplyPipelineSetup {}).await.unwrap();
+    let kept: Vec<String> = setup.jobs.iter().map(|j| j.job_id.clone().unwrap()).collect();
+    for (name, script, parent, copies) in [("Retrain XGBoost dup", "train_xgboost.py", &kept[0], 2), ("API Redeployment dup", "api_redeployment.py", &kept[1], 1)] {
+        for _ in 0..copies {
+            let request = CreateJobRequest { name: name.into(), script: script.into(), parent_id: parent.clone(), ..Default::default() };
+            ws.client.create_job(&ws.project_id, &request).await.unwrap();
+        }
+    }
+
+    let seen = server.call(CheckPipelineSetup {}).await.unwrap();
+    let counts: Vec<usize> = seen.jobs.iter().map(|j| j.duplicates.len()).collect();
+    assert_eq!(counts, [0, 2, 1], "{:?}", seen.jobs);
+    assert_eq!(seen.jobs.iter().map(|j| j.job_id.clone().unwrap()).collect::<Vec<_>>(), kept, "the chain keeps using the jobs it had");
+    assert!(seen.error.as_deref().is_some_and(|e| e.contains("3 more job(s)")), "{:?}", seen.error);
+
+    let cleaned = server.call(RemoveDuplicateJobs {}).await.unwrap();
+    assert!(cleaned.jobs.iter().all(|j| j.duplicates.is_empty() && j.state == JobCheckState::Matches), "{:?}", cleaned.jobs);
+    let jobs = ws.client.list_jobs(&ws.project_id).await.unwrap();
+    let mut ids: Vec<_> = jobs.iter().map(|j| j.id.clone()).collect();
+    ids.sort();
+    let mut expected = kept.clone();
+    expected.sort();
+    assert_eq!(ids, expected, "exactly the chain's three jobs remain");
+    let events = server.store().await.recent_events(5).await.unwrap();
+    assert!(events.iter().any(|e| e.action == "pipeline.remove_duplicates" && e.detail.contains("deleted")), "{events:?}");
     server.stop().await;
     ws.workspace.shutdown().await;
 }

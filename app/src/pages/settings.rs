@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::{get_settings, pipeline_setup, ApplyPipelineSetup, CheckPipelineSetup, PipelineSettings, SaveSettings};
+use crate::api::{get_settings, pipeline_setup, ApplyPipelineSetup, CheckPipelineSetup, PipelineSettings, RemoveDuplicateJobs, SaveSettings};
 
 /// The workspace Lakeline drives, the pipeline's three jobs (create missing, repair drifted) and
 /// the settings behind them.
@@ -10,7 +10,11 @@ pub fn SettingsPage() -> impl IntoView {
     let apply = ServerAction::<ApplyPipelineSetup>::new();
     let check = ServerAction::<CheckPipelineSetup>::new();
     let save = ServerAction::<SaveSettings>::new();
-    let setup = Resource::new(move || (apply.version().get(), check.version().get(), save.version().get()), |_| pipeline_setup());
+    let dedupe = ServerAction::<RemoveDuplicateJobs>::new();
+    let setup = Resource::new(
+        move || (apply.version().get(), check.version().get(), save.version().get(), dedupe.version().get()),
+        |_| pipeline_setup(),
+    );
     let settings = Resource::new(move || save.version().get(), |_| get_settings());
     view! {
         <Title text="Settings"/>
@@ -20,7 +24,7 @@ pub fn SettingsPage() -> impl IntoView {
             <Transition fallback=|| view! { <p>"Asking the workspace…"</p> }>
                 {move || setup.get().map(|r| match r {
                     Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
-                    Ok(view_) => view! {
+                    Ok(view_) => { let duplicates: usize = view_.jobs.iter().map(|j| j.duplicates.len()).sum(); view! {
                         <p>{format!("Workspace: {} · project {}", view_.workspace, view_.project_id)}</p>
                         <p>{format!("Runtime: {}", view_.runtime.clone().unwrap_or_else(|| "none found".into()))}</p>
                         {view_.error.clone().map(|e| view! { <p class="error-box">{e}</p> })}
@@ -31,12 +35,25 @@ pub fn SettingsPage() -> impl IntoView {
                                     <tr data-test="job-row">
                                         <td>{j.name}</td><td class="mono">{j.script}</td>
                                         <td><span class=format!("status {}", j.state) data-test="job-state">{j.state.as_str()}</span></td>
-                                        <td>{j.differences.join("; ")}</td>
+                                        <td>
+                                            {j.differences.join("; ")}
+                                            {(!j.duplicates.is_empty()).then(|| view! {
+                                                <span class="duplicates" data-test="job-duplicates">
+                                                    {format!(" {} duplicate(s): {}", j.duplicates.len(), j.duplicates.join(", "))}
+                                                </span>
+                                            })}
+                                        </td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>
                         </table>
-                    }.into_any(),
+                        {(duplicates > 0).then(|| view! {
+                            <button class="danger" data-test="remove-duplicates" disabled=move || dedupe.pending().get()
+                                on:click=move |_| { dedupe.dispatch(RemoveDuplicateJobs {}); }>
+                                {format!("Remove {duplicates} duplicate job(s)")}
+                            </button>
+                        })}
+                    }.into_any() },
                 })}
             </Transition>
             <button class="primary" data-test="setup-jobs" disabled=move || apply.pending().get()
@@ -49,6 +66,7 @@ pub fn SettingsPage() -> impl IntoView {
                 "Check again"
             </button>
             {move || apply.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error-box">{e.to_string()}</p> })}
+            {move || dedupe.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error-box">{e.to_string()}</p> })}
         </section>
         <section class="panel">
             <h2>"Pipeline settings"</h2>

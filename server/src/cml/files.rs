@@ -36,18 +36,20 @@ impl CmlClient {
         self.call(Method::GET, &segments, &[], None::<&()>, "list_project_files").await
     }
 
-    /// Asks for a project file (`…/files/<dirs>/<name>:download`); the body is the file.
-    async fn open_project_file(&self, project_id: &str, path: &str) -> CmlResult<reqwest::Response> {
+    /// Asks for a project file (`…/files/<dirs>/<name>:download`); the body is the file, or its
+    /// last `tail` bytes where the workspace answers a range (others send the whole file).
+    async fn open_project_file(&self, project_id: &str, path: &str, tail: Option<usize>) -> CmlResult<reqwest::Response> {
         let mut parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let last = format!("{}:download", parts.pop().unwrap_or_default());
         let mut segments = vec!["projects", project_id, "files"];
         segments.extend(parts);
         segments.push(&last);
-        self.send(Method::POST, &segments, &[], None::<&()>, "download_project_file").await
+        let range: Vec<_> = tail.map(|n| (reqwest::header::RANGE, format!("bytes=-{n}"))).into_iter().collect();
+        self.send(Method::POST, &segments, &[], &range, None::<&()>, "download_project_file").await
     }
 
     pub async fn download_project_file(&self, project_id: &str, path: &str) -> CmlResult<Bytes> {
-        let response = self.open_project_file(project_id, path).await?;
+        let response = self.open_project_file(project_id, path, None).await?;
         self.read_body(response, "download_project_file").await.map(Bytes::from)
     }
 
@@ -55,7 +57,7 @@ impl CmlClient {
     /// whatever the file's size.
     pub async fn download_project_file_tail(&self, project_id: &str, path: &str, max: usize) -> CmlResult<Vec<u8>> {
         use futures_util::StreamExt;
-        let response = self.open_project_file(project_id, path).await?;
+        let response = self.open_project_file(project_id, path, Some(max)).await?;
         let mut stream = response.bytes_stream();
         let mut tail: Vec<u8> = Vec::with_capacity(max.min(64 * 1024));
         while let Some(chunk) = stream.next().await {

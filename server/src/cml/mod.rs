@@ -145,7 +145,7 @@ impl CmlClient {
         body: Option<&B>,
         operation: &str,
     ) -> CmlResult<T> {
-        let response = self.send(method, segments, query, body, operation).await?;
+        let response = self.send(method, segments, query, &[], body, operation).await?;
         let bytes = self.read_body(response, operation).await?;
         serde_json::from_slice(&bytes).map_err(|e| CmlError::BadResponse {
             operation: operation.to_string(),
@@ -180,6 +180,7 @@ impl CmlClient {
         method: Method,
         segments: &[&str],
         query: &[(&str, String)],
+        headers: &[(reqwest::header::HeaderName, String)],
         body: Option<&B>,
         operation: &str,
     ) -> CmlResult<reqwest::Response> {
@@ -187,7 +188,7 @@ impl CmlClient {
         let retries = if method == Method::GET { self.options.max_retries } else { 0 };
         let mut attempt = 0;
         loop {
-            let result = self.send_once(method.clone(), url.clone(), body, operation).await;
+            let result = self.send_once(method.clone(), url.clone(), headers, body, operation).await;
             match result {
                 Err(e) if attempt < retries && e.is_transient() => {
                     let delay = self.options.first_backoff * 2u32.saturating_pow(attempt);
@@ -204,12 +205,16 @@ impl CmlClient {
         &self,
         method: Method,
         url: Url,
+        headers: &[(reqwest::header::HeaderName, String)],
         body: Option<&B>,
         operation: &str,
     ) -> CmlResult<reqwest::Response> {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::trace!(target: "lakeline::workspace_calls", operation, "calling the workspace");
         let mut request = self.http.request(method, url).header(reqwest::header::AUTHORIZATION, self.key.bearer());
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
         request = match body {
             Some(body) => request.json(body),
             None => request.header(reqwest::header::CONTENT_TYPE, "application/json"),

@@ -50,19 +50,21 @@ impl Definition {
     }
 
     /// Whether each job exists and matches, given the workspace's jobs.
-    pub fn check(&self, jobs: &[Option<Job>; 3], runtime: Option<&Runtime>) -> Vec<JobCheck> {
+    pub fn check(&self, found: &FoundJobs, runtime: Option<&Runtime>) -> Vec<JobCheck> {
+        let jobs = &found.jobs;
         Stage::ALL
             .iter()
             .map(|&stage| {
                 let name = self.job_name(stage);
                 let script = stage.script().to_string();
+                let duplicates = found.duplicates[stage.index()].iter().map(|j| j.id.clone()).collect();
                 let Some(job) = &jobs[stage.index()] else {
-                    return JobCheck { stage, name, script, job_id: None, state: JobCheckState::Missing, differences: vec![] };
+                    return JobCheck { stage, name, script, job_id: None, state: JobCheckState::Missing, differences: vec![], duplicates };
                 };
                 let parent = stage.previous().and_then(|p| jobs[p.index()].as_ref());
                 let differences = self.differences(stage, job, parent, runtime);
                 let state = if differences.is_empty() { JobCheckState::Matches } else { JobCheckState::Drifted };
-                JobCheck { stage, name, script, job_id: Some(job.id.clone()), state, differences }
+                JobCheck { stage, name, script, job_id: Some(job.id.clone()), state, differences, duplicates }
             })
             .collect()
     }
@@ -98,10 +100,11 @@ impl Definition {
     pub async fn apply(&self, client: &CmlClient, project_id: &str) -> CmlResult<Vec<JobCheck>> {
         let runtime = self.runtime(client).await?;
         let runtime_id = runtime.as_ref().map(|r| r.image_identifier.clone()).unwrap_or_default();
-        let mut jobs: [Option<Job>; 3] = Default::default();
+        let mut found = FoundJobs::default();
         for &stage in Stage::ALL {
-            let existing = client.find_jobs_by_name(project_id, &self.job_name(stage)).await?.into_iter().next();
-            let parent = stage.previous().and_then(|p| jobs[p.index()].clone());
+            let parent = stage.previous().and_then(|p| found.jobs[p.index()].clone());
+            let (existing, duplicates) = choose(client.find_jobs_by_name(project_id, &self.job_name(stage)).await?, parent.as_ref());
+            found.duplicates[stage.index()] = duplicates;
             let parent_id = parent.as_ref().map(|j| j.id.clone()).unwrap_or_default();
             let job = match existing {
                 None => {
@@ -139,19 +142,51 @@ impl Definition {
                     }
                 }
             };
-            jobs[stage.index()] = Some(job);
+            found.jobs[stage.index()] = Some(job);
         }
-        Ok(self.check(&jobs, runtime.as_ref()))
+        Ok(self.check(&found, runtime.as_ref()))
     }
 
-    /// The workspace's jobs for the three stages, by exact name.
-    pub async fn find_jobs(&self, client: &CmlClient, project_id: &str) -> CmlResult<[Option<Job>; 3]> {
-        let mut jobs: [Option<Job>; 3] = Default::default();
-        for (&stage, slot) in Stage::ALL.iter().zip(jobs.iter_mut()) {
-            *slot = client.find_jobs_by_name(project_id, &self.job_name(stage)).await?.into_iter().next();
+    /// The workspace's jobs for the three stages, by exact name, and any duplicates.
+    pub async fn find_jobs(&self, client: &CmlClient, project_id: &str) -> CmlResult<FoundJobs> {
+        let mut found = FoundJobs::default();
+        for &stage in Stage::ALL {
+            let parent = stage.previous().and_then(|p| found.jobs[p.index()].clone());
+            let (job, duplicates) = choose(client.find_jobs_by_name(project_id, &self.job_name(stage)).await?, parent.as_ref());
+            found.jobs[stage.index()] = job;
+            found.duplicates[stage.index()] = duplicates;
         }
-        Ok(jobs)
+        Ok(found)
     }
+}
+
+/// The pipeline's jobs as found in a workspace: the one each stage uses, and any others of the
+/// same name.
+#[derive(Debug, Clone, Default)]
+pub struct FoundJobs {
+    pub jobs: [Option<Job>; 3],
+    pub duplicates: [Vec<Job>; 3],
+}
+
+impl FoundJobs {
+    /// All three, when all three exist.
+    pub fn complete(&self) -> Option<[Job; 3]> {
+        match &self.jobs {
+            [Some(a), Some(b), Some(c)] => Some([a.clone(), b.clone(), c.clone()]),
+            _ => None,
+        }
+    }
+}
+
+/// Of the jobs that carry a stage's name, the one the chain uses — the one depending on the
+/// chosen parent, else the oldest — and the rest, oldest first. Always the same choice for the
+/// same jobs, so that Settings, the tracker and a cleanup agree.
+pub fn choose(mut candidates: Vec<Job>, parent: Option<&Job>) -> (Option<Job>, Vec<Job>) {
+    let follows_parent = |job: &Job| parent.is_some_and(|p| job.parent_id == p.id);
+    candidates.sort_by(|a, b| (!follows_parent(a), a.created_at, &a.id).cmp(&(!follows_parent(b), b.created_at, &b.id)));
+    let mut candidates = candidates.into_iter();
+    let chosen = candidates.next();
+    (chosen, candidates.collect())
 }
 
 /// Orders version strings numerically ("3.11.7" after "3.9.1").
@@ -194,6 +229,20 @@ mod tests {
         assert!(diffs.iter().any(|x| x.contains("resources")), "{diffs:?}");
         assert!(diffs.iter().any(|x| x.contains("depend on")), "{diffs:?}");
         assert!(diffs.iter().any(|x| x.contains("PIPELINE_USER")), "{diffs:?}");
+    }
+
+    #[test]
+    fn of_several_jobs_of_a_name_the_one_following_the_parent_then_the_oldest_is_used() {
+        let at = |s: i64| Some(chrono::DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap());
+        let job = |id: &str, parent: &str, created: i64| Job { id: id.into(), parent_id: parent.into(), created_at: at(created), ..Default::default() };
+        let parent = job("nb", "", 0);
+        let (chosen, rest) = choose(vec![job("young", "nb", 30), job("stray", "other", 10), job("old", "nb", 20)], Some(&parent));
+        assert_eq!(chosen.unwrap().id, "old");
+        assert_eq!(rest.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["young", "stray"]);
+        let (chosen, rest) = choose(vec![job("b", "", 5), job("a", "", 5), job("c", "", 1)], None);
+        assert_eq!(chosen.unwrap().id, "c", "no parent: the oldest");
+        assert_eq!(rest.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["a", "b"], "ties by id");
+        assert_eq!(choose(vec![], None), (None, vec![]));
     }
 
     #[test]

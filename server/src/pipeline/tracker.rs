@@ -184,11 +184,7 @@ impl Tracker {
             return Ok(Some(jobs));
         }
         let definition = self.definition().await;
-        let found = definition.find_jobs(&self.client, &self.project_id).await?;
-        let jobs = match found {
-            [Some(a), Some(b), Some(c)] => Some([a, b, c]),
-            _ => None,
-        };
+        let jobs = definition.find_jobs(&self.client, &self.project_id).await?.complete();
         *self.jobs.write().await = jobs.clone();
         Ok(jobs)
     }
@@ -570,6 +566,33 @@ impl Tracker {
         self.store.record_event(&who, "pipeline.setup", &format!("jobs for suffix {:?}", definition.settings.owner_suffix)).await?;
         self.wake.notify_one();
         Ok(definition)
+    }
+
+    /// Deletes the jobs that carry the pipeline's names but are not the ones its chain uses
+    /// (dependents first), then repairs the chain. Serialised like set-up, refused while a chain
+    /// runs. Answers how many were deleted.
+    #[tracing::instrument(skip_all, err(level = "info", Display))]
+    pub async fn remove_duplicate_jobs(&self) -> Result<usize, TrackerError> {
+        let _guard = self.lock.lock().await;
+        if let Some(id) = self.store.active_pipeline_runs().await?.first() {
+            return Err(TrackerError::BusyForSetup(*id));
+        }
+        let definition = self.definition().await;
+        let found = definition.find_jobs(&self.client, &self.project_id).await?;
+        let mut removed = vec![];
+        for stage in Stage::ALL.iter().rev() {
+            for job in &found.duplicates[stage.index()] {
+                self.client.delete_job(&self.project_id, &job.id).await?;
+                removed.push(format!("{} ({})", job.id, job.name));
+            }
+        }
+        definition.apply(&self.client, &self.project_id).await?;
+        *self.jobs.write().await = None;
+        let who = self.who().await;
+        let detail = if removed.is_empty() { "none found".to_string() } else { format!("deleted {}", removed.join(", ")) };
+        self.store.record_event(&who, "pipeline.remove_duplicates", &detail).await?;
+        self.wake.notify_one();
+        Ok(removed.len())
     }
 
     /// The workspace user Lakeline acts as (from `validate_key`), for "triggered by".
