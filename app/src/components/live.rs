@@ -1,6 +1,10 @@
 //! Live updates over server-sent events (`/api/events`): each event says which pipeline run
 //! changed and how ([`Change`]). Pages keep counters of the changes they show; resources keyed on
 //! a counter refetch only then, without a page reload. There is no polling.
+//!
+//! Resource sources and the closures inside `Transition`s read with `try_get`: on the server, a
+//! page whose browser hung up is disposed while Leptos may still run them once more, and `get`
+//! on a disposed value panics (seen under load as "reactive value … already disposed").
 
 use leptos::prelude::*;
 

@@ -8,14 +8,14 @@ const EXAMPLE: &str = r#"{"iot_signal_1": 5, "iot_signal_2": 6, "iot_signal_3": 
 /// The latest deployment and a form that sends it a test prediction.
 #[component]
 pub fn PredictionPanel(changes: RwSignal<u64>) -> impl IntoView {
-    let latest = Resource::new(move || changes.get(), |_| latest_deployment());
+    let latest = Resource::new(move || changes.try_get().unwrap_or_default(), |_| latest_deployment());
     let predict = ServerAction::<TestPrediction>::new();
     let request = RwSignal::new(EXAMPLE.to_string());
     view! {
         <section class="panel" data-test="deployment-panel">
             <h2>"Latest deployment"</h2>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                {move || latest.get().map(|d| match d {
+                {move || latest.try_get().flatten().map(|d| match d {
                     Ok(Some(d)) => view! {
                         <p>
                             <strong>{d.model_name.clone()}</strong>

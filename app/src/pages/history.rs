@@ -12,14 +12,14 @@ pub fn HistoryPage() -> impl IntoView {
     let query = use_query_map();
     let changes = count_changes(use_changes(), |c| c.shows_in_lists());
     let filter = move || {
-        let q = query.get();
+        let q = query.try_get().unwrap_or_default();
         let get = |k: &str| q.get(k).unwrap_or_default();
         (
             HistoryFilter { status: get("status"), from: get("from"), to: get("to"), who: get("who"), snapshot: get("snapshot") },
             get("cursor"),
         )
     };
-    let page = Resource::new(move || (filter(), changes.get()), |((f, c), _)| list_pipeline_runs(f, c));
+    let page = Resource::new(move || (filter(), changes.try_get().unwrap_or_default()), |((f, c), _)| list_pipeline_runs(f, c));
     let link = move |c: HistoryCursor| {
         let (f, _) = filter();
         let q = |v: &str| encode(v);
@@ -49,7 +49,7 @@ pub fn HistoryPage() -> impl IntoView {
             <button type="submit">"Filter"</button>
         </form>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || page.get().map(|result| match result {
+            {move || page.try_get().flatten().map(|result| match result {
                 Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
                 Ok(page) if page.runs.is_empty() => view! { <p class="empty">"No pipeline run matches."</p> }.into_any(),
                 Ok(page) => {

@@ -19,16 +19,16 @@ pub fn PipelinePage() -> impl IntoView {
     let trigger = ServerAction::<TriggerPipeline>::new();
     let stop = ServerAction::<StopPipeline>::new();
     let current = Resource::new(
-        move || (any_change.get(), trigger.version().get(), stop.version().get()),
+        move || (any_change.try_get().unwrap_or_default(), trigger.version().try_get().unwrap_or_default(), stop.version().try_get().unwrap_or_default()),
         |_| current_pipeline_run(),
     );
-    let quality = Resource::new(move || model_changes.get(), |_| quality_series());
+    let quality = Resource::new(move || model_changes.try_get().unwrap_or_default(), |_| quality_series());
     let confirming = RwSignal::new(false);
     let arguments = RwSignal::new(String::new());
     let environment = RwSignal::new(String::new());
 
     Effect::new(move |_| {
-        let is_running = current.get().and_then(|r| r.ok()).flatten().is_some_and(|d| d.run.status.is_active());
+        let is_running = current.try_get().flatten().and_then(|r| r.ok()).flatten().is_some_and(|d| d.run.status.is_active());
         running.set(is_running);
     });
 
@@ -62,7 +62,7 @@ pub fn PipelinePage() -> impl IntoView {
         {move || trigger.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error-box" data-test="trigger-error">{e.to_string()}</p> })}
         {move || stop.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error-box">{e.to_string()}</p> })}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || current.get().map(|result| match result {
+            {move || current.try_get().flatten().map(|result| match result {
                 Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
                 Ok(None) => view! {
                     <p class="empty" data-test="no-runs">"No pipeline run yet. Set up the jobs in Settings, then click Run pipeline."</p>
@@ -97,7 +97,7 @@ pub fn PipelinePage() -> impl IntoView {
         <section class="panel">
             <h2>"Model quality"</h2>
             <Transition fallback=|| ()>
-                {move || quality.get().map(|q| match q {
+                {move || quality.try_get().flatten().map(|q| match q {
                     Ok(points) => view! { <QualityChart points=points/> }.into_any(),
                     Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
                 })}

@@ -24,13 +24,13 @@ fn or_dash(v: &Option<String>) -> String {
 #[component]
 pub fn RunDetailPage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.get().get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    let id = move || params.try_get().unwrap_or_default().get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
     let changes = count_changes(use_changes(), move |c| c.concerns(Some(id())));
-    let detail = Resource::new(move || (id(), changes.get()), |(id, _)| get_pipeline_run(id));
+    let detail = Resource::new(move || (id(), changes.try_get().unwrap_or_default()), |(id, _)| get_pipeline_run(id));
     view! {
         <Title text=move || format!("Pipeline run {}", id())/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || detail.get().map(|result| match result {
+            {move || detail.try_get().flatten().map(|result| match result {
                 Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
                 Ok(d) => {
                     let run = d.run.clone();

@@ -22,7 +22,7 @@ pub fn SettingsPage() -> impl IntoView {
         <section class="panel">
             <h2>"Pipeline jobs"</h2>
             <Transition fallback=|| view! { <p>"Asking the workspace…"</p> }>
-                {move || setup.get().map(|r| match r {
+                {move || setup.try_get().flatten().map(|r| match r {
                     Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
                     Ok(view_) => { let duplicates: usize = view_.jobs.iter().map(|j| j.duplicates.len()).sum(); view! {
                         <p>{format!("Workspace: {} · project {}", view_.workspace, view_.project_id)}</p>
@@ -71,7 +71,7 @@ pub fn SettingsPage() -> impl IntoView {
         <section class="panel">
             <h2>"Pipeline settings"</h2>
             <Transition fallback=|| ()>
-                {move || settings.get().map(|r| match r {
+                {move || settings.try_get().flatten().map(|r| match r {
                     Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
                     Ok(s) => view! { <SettingsForm settings=s save=save/> }.into_any(),
                 })}
