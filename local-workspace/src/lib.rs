@@ -14,6 +14,7 @@ mod registry;
 mod serving;
 mod store;
 mod tracking;
+pub mod work_error;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -50,7 +51,7 @@ pub enum StartError {
     #[error("the local workspace's database failed: {0}")]
     Database(#[from] sqlx::Error),
     #[error("no Python runtime for the local workspace: {0}")]
-    Runtime(String),
+    Runtime(#[source] work_error::WorkError),
     #[error("the local workspace cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }

@@ -18,6 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
 use crate::processes;
 use crate::runtimes::LocalRuntime;
+use crate::work_error::{Doing, WorkError, WorkResult};
 use crate::store::{JobRow, ProjectRow, RunRow, Store};
 
 /// What every job process is told about the workspace it runs in.
@@ -166,7 +167,7 @@ impl Runner {
         }
         let (status, message) = match outcome {
             Ok(result) => result,
-            Err(message) => (EngineStatus::Failed, message),
+            Err(e) => (EngineStatus::Failed, e.to_string()),
         };
         append_log(&project, &run, &format!("[local workspace] {} — {message}\n", status.as_str())).await;
         if let Err(e) = self.store.set_run_status(&run.id, status, Some(&message)).await {
@@ -202,18 +203,18 @@ impl Runner {
         job: &JobRow,
         run: &RunRow,
         mut stop: oneshot::Receiver<()>,
-    ) -> Result<(EngineStatus, String), String> {
-        self.store.set_run_status(&run.id, EngineStatus::Starting, None).await.map_err(|e| e.to_string())?;
+    ) -> WorkResult<(EngineStatus, String)> {
+        self.store.set_run_status(&run.id, EngineStatus::Starting, None).await?;
         let project_dir = PathBuf::from(&project.dir);
         let runtime = self
             .runtime(&job.runtime_identifier)
-            .ok_or_else(|| format!("runtime {:?} is not available in this workspace", job.runtime_identifier))?;
-        let log = open_log(&project_dir, &run.log_path).await.map_err(|e| format!("cannot open the run's log file: {e}"))?;
+            .ok_or_else(|| WorkError::NoRuntime(job.runtime_identifier.clone()))?;
+        let log = open_log(&project_dir, &run.log_path).await.doing(|| "cannot open the run's log file".into())?;
         // Like CML pulling a runtime image: the first run on a runtime may wait for it here.
-        runtime.ensure_ready(&project_dir.join(&run.log_path)).await.map_err(|e| format!("the runtime is not available: {e}"))?;
+        runtime.ensure_ready(&project_dir.join(&run.log_path)).await.map_err(|e| WorkError::Runtime(Box::new(e)))?;
         let script = project_dir.join(&job.script);
         if !script.is_file() {
-            return Err(format!("the script {:?} does not exist in the project", job.script));
+            return Err(WorkError::NoScript(job.script.clone()));
         }
 
         let interpreter = runtime.interpreter();
@@ -224,11 +225,11 @@ impl Runner {
             .current_dir(&project_dir)
             .envs(self.environment(project, job, run))
             .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stdout(log.try_clone().doing(|| "cannot share the run's log file".into())?)
             .stderr(log)
             .kill_on_drop(true);
         processes::own(&mut command);
-        let mut child = command.spawn().map_err(|e| format!("cannot start {}: {e}", interpreter.display()))?;
+        let mut child = command.spawn().doing(|| format!("cannot start {}", interpreter.display()))?;
         let pgid = child.id().map(|pid| pid as i32);
         if let Some(p) = self.active.lock().expect("active map").get_mut(&run.id) {
             p.pgid = pgid;
@@ -236,11 +237,11 @@ impl Runner {
         if let Some(pgid) = pgid {
             if let Err(e) = processes::Registry(self.store.pool()).record(pgid, processes::Kind::JobRun, &run.id).await {
                 kill_group_and_wait(Some(pgid), &mut child).await;
-                return Err(format!("could not record the run's process: {e}"));
+                return Err(e.into());
             }
         }
         // A stop requested before the process existed still wins.
-        if !self.store.set_run_status(&run.id, EngineStatus::Running, None).await.map_err(|e| e.to_string())? {
+        if !self.store.set_run_status(&run.id, EngineStatus::Running, None).await? {
             kill_group_and_wait(pgid, &mut child).await;
             return Ok((EngineStatus::Stopped, "stopped before it started running".into()));
         }
@@ -254,7 +255,7 @@ impl Runner {
         };
         tokio::select! {
             status = child.wait() => {
-                let status = status.map_err(|e| format!("lost the process: {e}"))?;
+                let status = status.doing(|| "lost the process".into())?;
                 Ok(match status.code() {
                     Some(0) => (EngineStatus::Succeeded, "the script exited with code 0".into()),
                     Some(code) => (EngineStatus::Failed, format!("the script exited with code {code}")),

@@ -9,6 +9,8 @@ use std::sync::Mutex;
 use cml_api::Runtime;
 use tokio::io::AsyncWriteExt;
 
+use crate::work_error::{Doing, WorkError, WorkResult};
+
 #[derive(Debug)]
 pub struct LocalRuntime {
     /// The listing's fixed fields; `status` and `description` follow the venv's state.
@@ -35,13 +37,14 @@ enum VenvState {
 }
 
 /// Describes the Python at `interpreter` (a path or a name on PATH) as a Workbench runtime.
-pub fn detect_python(interpreter: &Path, venv: Option<(PathBuf, PathBuf)>) -> Result<LocalRuntime, String> {
+pub fn detect_python(interpreter: &Path, venv: Option<(PathBuf, PathBuf)>) -> WorkResult<LocalRuntime> {
     let output = Command::new(interpreter)
         .args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3]); print(sys.executable)"])
         .output()
-        .map_err(|e| format!("cannot run {}: {e}", interpreter.display()))?;
+        .map_err(|e| WorkError::NoPython { interpreter: interpreter.display().to_string(), reason: e.to_string() })?;
     if !output.status.success() {
-        return Err(format!("{} failed: {}", interpreter.display(), String::from_utf8_lossy(&output.stderr)));
+        let reason = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        return Err(WorkError::NoPython { interpreter: interpreter.display().to_string(), reason });
     }
     let text = String::from_utf8_lossy(&output.stdout);
     let mut lines = text.lines();
@@ -121,7 +124,7 @@ impl LocalRuntime {
 
     /// Makes sure the venv exists and matches the requirements, building it when not; progress
     /// goes to `progress` (a job run's log) and to `<venv>.log`.
-    pub async fn ensure_ready(&self, progress: &Path) -> Result<(), String> {
+    pub async fn ensure_ready(&self, progress: &Path) -> WorkResult<()> {
         let Some(venv) = &self.venv else { return Ok(()) };
         let _guard = venv.build.lock().await;
         let lock = FileLock::acquire(&venv.dir.with_extension("lock")).await?;
@@ -133,13 +136,13 @@ impl LocalRuntime {
         let result = self.build(venv, progress).await;
         *venv.state.lock().expect("venv state") = match &result {
             Ok(()) => VenvState::Ready,
-            Err(e) => VenvState::Failed(e.clone()),
+            Err(e) => VenvState::Failed(e.to_string()),
         };
         drop(lock);
         result
     }
 
-    async fn build(&self, venv: &Venv, progress: &Path) -> Result<(), String> {
+    async fn build(&self, venv: &Venv, progress: &Path) -> WorkResult<()> {
         let build_log = venv.dir.with_extension("log");
         let logs = [progress, build_log.as_path()];
         append(&logs, &format!("[local workspace] building the Python runtime at {} from {}\n", venv.dir.display(), venv.requirements.display())).await;
@@ -149,11 +152,11 @@ impl LocalRuntime {
         let building = venv.dir.with_extension("building");
         for dir in [&building, &venv.dir] {
             if dir.exists() {
-                tokio::fs::remove_dir_all(dir).await.map_err(|e| format!("cannot remove {}: {e}", dir.display()))?;
+                tokio::fs::remove_dir_all(dir).await.doing(|| format!("cannot remove {}", dir.display()))?;
             }
         }
         if let Some(parent) = venv.dir.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            tokio::fs::create_dir_all(parent).await.doing(|| format!("cannot create {}", parent.display()))?;
         }
         let steps: [(&Path, Vec<String>); 2] = [
             (&self.base_python, vec!["-m".into(), "venv".into(), building.to_string_lossy().into_owned()]),
@@ -163,27 +166,27 @@ impl LocalRuntime {
             ),
         ];
         for (program, args) in steps {
-            let log = std::fs::OpenOptions::new().create(true).append(true).open(progress).map_err(|e| e.to_string())?;
+            let log = std::fs::OpenOptions::new().create(true).append(true).open(progress).doing(|| format!("cannot open {}", progress.display()))?;
             let status = tokio::process::Command::new(program)
                 .args(&args)
-                .stdout(log.try_clone().map_err(|e| e.to_string())?)
+                .stdout(log.try_clone().doing(|| "cannot share the log file".into())?)
                 .stderr(log)
                 // An abandoned build (the workspace shut down) must not go on writing.
                 .kill_on_drop(true)
                 .status()
                 .await
-                .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+                .doing(|| format!("cannot run {}", program.display()))?;
             if !status.success() {
-                let message = format!("`{} {}` failed ({status}); see the run's log", program.display(), args.join(" "));
-                append(&logs, &format!("[local workspace] {message}\n")).await;
-                return Err(message);
+                let failed = WorkError::CommandFailed { command: format!("{} {}", program.display(), args.join(" ")), status };
+                append(&logs, &format!("[local workspace] {failed}\n")).await;
+                return Err(failed);
             }
         }
-        let requirements = tokio::fs::read(&venv.requirements).await.map_err(|e| e.to_string())?;
-        tokio::fs::write(stamp_path(&building), requirements).await.map_err(|e| e.to_string())?;
+        let requirements = tokio::fs::read(&venv.requirements).await.doing(|| format!("cannot read {}", venv.requirements.display()))?;
+        tokio::fs::write(stamp_path(&building), requirements).await.doing(|| "cannot stamp the venv".into())?;
         // (Console scripts in bin/ keep the build path in their first line; Lakeline only ever
         // runs bin/python, which finds its venv from its own location.)
-        tokio::fs::rename(&building, &venv.dir).await.map_err(|e| format!("cannot move the venv into place: {e}"))?;
+        tokio::fs::rename(&building, &venv.dir).await.doing(|| "cannot move the venv into place".into())?;
         append(&logs, &format!("[local workspace] the Python runtime is ready ({:.0} s)\n", started.elapsed().as_secs_f64())).await;
         Ok(())
     }
@@ -202,19 +205,20 @@ async fn append(paths: &[&Path], line: &str) {
 struct FileLock(std::fs::File);
 
 impl FileLock {
-    async fn acquire(path: &Path) -> Result<Self, String> {
+    async fn acquire(path: &Path) -> WorkResult<Self> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent).doing(|| format!("cannot create {}", parent.display()))?;
         }
-        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).doing(|| format!("cannot open {}", path.display()))?;
+        let display = path.display().to_string();
         tokio::task::spawn_blocking(move || {
             use std::os::fd::AsRawFd;
             // SAFETY: flock on a file descriptor we own; blocks until the lock is ours.
             let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-            if rc == 0 { Ok(FileLock(file)) } else { Err(format!("cannot lock {}", std::io::Error::last_os_error())) }
+            if rc == 0 { Ok(FileLock(file)) } else { Err(std::io::Error::last_os_error()).doing(|| format!("cannot lock {display}")) }
         })
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| WorkError::Io { doing: "the lock's thread failed".into(), source: std::io::Error::other(e) })?
     }
 }
 

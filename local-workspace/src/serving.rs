@@ -17,6 +17,7 @@ use crate::processes;
 use crate::registry::{BuildRow, DeploymentRow, Registry};
 use crate::runner::Runner;
 use crate::store::Store;
+use crate::work_error::{Doing, WorkError, WorkResult};
 
 const SERVE_SCRIPT: &str = include_str!("../python/serve_model.py");
 const START_TIMEOUT: Duration = Duration::from_secs(180);
@@ -89,7 +90,7 @@ impl Serving {
         tokio::spawn(async move {
             let (status, message) = match serving.build(&build, &version_dir).await {
                 Ok(()) => ("built", String::new()),
-                Err(e) => ("build failed", e),
+                Err(e) => ("build failed", e.to_string()),
             };
             tracing::info!(build = %build.id, status, message, "model build finished");
             if let Err(e) = serving.registry().set_build_status(&build.id, status, &message).await {
@@ -98,36 +99,36 @@ impl Serving {
         });
     }
 
-    async fn build(&self, build: &BuildRow, version_dir: &Path) -> Result<(), String> {
-        self.registry().set_build_status(&build.id, "building", "").await.map_err(|e| e.to_string())?;
-        let runtime = self.runner.runtime(&build.runtime_identifier).ok_or_else(|| format!("runtime {:?} is not available", build.runtime_identifier))?;
+    async fn build(&self, build: &BuildRow, version_dir: &Path) -> WorkResult<()> {
+        self.registry().set_build_status(&build.id, "building", "").await?;
+        let runtime = self.runner.runtime(&build.runtime_identifier).ok_or_else(|| WorkError::NoRuntime(build.runtime_identifier.clone()))?;
         let log = self.log_path(&build.id);
-        tokio::fs::create_dir_all(log.parent().expect("logs dir")).await.map_err(|e| e.to_string())?;
-        runtime.ensure_ready(&log).await?;
+        tokio::fs::create_dir_all(log.parent().expect("logs dir")).await.doing(|| "cannot create the builds' log folder".into())?;
+        runtime.ensure_ready(&log).await.map_err(|e| WorkError::Runtime(Box::new(e)))?;
         let target = self.model_dir(&build.id);
-        copy_dir(version_dir, &target).map_err(|e| format!("cannot copy the model's files: {e}"))?;
-        let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).map_err(|e| e.to_string())?;
+        copy_dir(version_dir, &target).doing(|| "cannot copy the model's files".into())?;
+        let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).doing(|| "cannot open the build's log".into())?;
         let mut command = tokio::process::Command::new(runtime.interpreter());
         command
             .arg(&self.script)
             .arg("--check")
             .arg(&target)
             .env("OMP_WAIT_POLICY", "PASSIVE")
-            .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
+            .stdout(log_file.try_clone().doing(|| "cannot share the build's log".into())?)
             .stderr(log_file)
             .kill_on_drop(true);
         processes::own(&mut command);
-        let mut child = command.spawn().map_err(|e| format!("cannot run the runtime's Python: {e}"))?;
+        let mut child = command.spawn().doing(|| "cannot run the runtime's Python".into())?;
         let pid = child.id().map(|pid| pid as i32);
         if let Some(pid) = pid {
-            self.processes().record(pid, processes::Kind::ModelBuild, &build.id).await.map_err(|e| e.to_string())?;
+            self.processes().record(pid, processes::Kind::ModelBuild, &build.id).await?;
         }
-        let status = child.wait().await.map_err(|e| format!("lost the build's process: {e}"))?;
+        let status = child.wait().await.doing(|| "lost the build's process".into())?;
         if let Some(pid) = pid {
             let _ = self.processes().forget(pid).await;
         }
         if !status.success() {
-            return Err(format!("the model does not load in runtime {} ({status}): {}", build.runtime_identifier, tail(&log)));
+            return Err(WorkError::Model(format!("the model does not load in runtime {} ({status}): {}", build.runtime_identifier, tail(&log))));
         }
         Ok(())
     }
@@ -151,7 +152,8 @@ impl Serving {
                     let _ = registry.set_deployment_status(&old, "stopped", "replaced by a newer deployment").await;
                 }
             }
-            Err(message) => {
+            Err(e) => {
+                let message = e.to_string();
                 tracing::warn!(deployment = %deployment.id, message, "model deployment failed");
                 self.kill(&deployment.id).await;
                 let _ = registry.set_deployment_status(&deployment.id, "failed", &message).await;
@@ -159,14 +161,14 @@ impl Serving {
         }
     }
 
-    async fn launch(&self, deployment: &DeploymentRow, build: &BuildRow) -> Result<(), String> {
+    async fn launch(&self, deployment: &DeploymentRow, build: &BuildRow) -> WorkResult<()> {
         if build.status != "built" {
-            return Err(format!("build {} is {}, not built", build.id, build.status));
+            return Err(WorkError::Model(format!("build {} is {}, not built", build.id, build.status)));
         }
-        let runtime = self.runner.runtime(&build.runtime_identifier).ok_or_else(|| format!("runtime {:?} is not available", build.runtime_identifier))?;
+        let runtime = self.runner.runtime(&build.runtime_identifier).ok_or_else(|| WorkError::NoRuntime(build.runtime_identifier.clone()))?;
         let log = self.log_path(&deployment.id);
-        tokio::fs::create_dir_all(log.parent().expect("logs dir")).await.map_err(|e| e.to_string())?;
-        let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).map_err(|e| e.to_string())?;
+        tokio::fs::create_dir_all(log.parent().expect("logs dir")).await.doing(|| "cannot create the replicas' log folder".into())?;
+        let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).doing(|| "cannot open the replica's log".into())?;
         // Only the workspace knows the token: the replica's loopback port answers nobody else.
         let token = crate::ids::new_api_key();
         let mut command = tokio::process::Command::new(runtime.interpreter());
@@ -182,9 +184,9 @@ impl Serving {
             .stderr(log_file)
             .kill_on_drop(true);
         processes::own(&mut command);
-        let mut child = command.spawn().map_err(|e| format!("cannot start a replica: {e}"))?;
+        let mut child = command.spawn().doing(|| "cannot start a replica".into())?;
         if let Some(pid) = child.id() {
-            self.processes().record(pid as i32, processes::Kind::Replica, &deployment.id).await.map_err(|e| e.to_string())?;
+            self.processes().record(pid as i32, processes::Kind::Replica, &deployment.id).await?;
         }
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
@@ -199,13 +201,13 @@ impl Serving {
         .await
         .ok()
         .flatten()
-        .ok_or_else(|| format!("the replica did not start: {}", tail(&log)))?;
+        .ok_or_else(|| WorkError::Model(format!("the replica did not start: {}", tail(&log))))?;
         // Keep draining stdout so that the replica never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         let ready = self.http.get(format!("http://127.0.0.1:{port}/")).bearer_auth(&token).send().await.map(|r| r.status().is_success()).unwrap_or(false);
         self.replicas.lock().expect("replicas").insert(deployment.id.clone(), Replica { port, token, child });
         if !ready {
-            return Err("the replica started but does not answer".into());
+            return Err(WorkError::Model("the replica started but does not answer".into()));
         }
         Ok(())
     }
@@ -220,10 +222,10 @@ impl Serving {
     }
 
     /// `:stop`: the replica goes away and the deployment is `stopped`.
-    pub async fn stop(&self, deployment: &DeploymentRow) -> Result<(), String> {
-        self.registry().set_deployment_status(&deployment.id, "stopping", "").await.map_err(|e| e.to_string())?;
+    pub async fn stop(&self, deployment: &DeploymentRow) -> WorkResult<()> {
+        self.registry().set_deployment_status(&deployment.id, "stopping", "").await?;
         self.kill(&deployment.id).await;
-        self.registry().set_deployment_status(&deployment.id, "stopped", "stopped through the API").await.map_err(|e| e.to_string())
+        Ok(self.registry().set_deployment_status(&deployment.id, "stopped", "stopped through the API").await?)
     }
 
     /// Starts replicas for deployments that were `deployed` when the workspace last stopped.

@@ -189,10 +189,10 @@ pub async fn deployment_method(
             if !matches!(d.status.as_str(), "deployed" | "deploying" | "pending") {
                 return Err(ApiError::precondition(format!("deployment {id} is {}, not running", d.status)));
             }
-            ws.serving.stop(&d).await.map_err(|e| ApiError::new(crate::error::Code::Internal, e))?;
+            ws.serving.stop(&d).await.map_err(|e| ApiError::new(crate::error::Code::Internal, e.to_string()))?;
         }
         "restart" => {
-            ws.serving.stop(&d).await.map_err(|e| ApiError::new(crate::error::Code::Internal, e))?;
+            ws.serving.stop(&d).await.map_err(|e| ApiError::new(crate::error::Code::Internal, e.to_string()))?;
             registry.set_deployment_status(&d.id, "pending", "").await?;
             ws.serving.start_deployment(d.clone(), b);
         }
