@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
-pub use domain::{Change, ChangeKind, DeploymentState, JobCheck, JobCheckState, PipelineSettings, JobRunState, PipelineStatus, RunSource, Stage};
+pub use domain::{Change, ChangeKind, DeploymentState, JobCheck, JobCheckState, PipelineSettings, JobRunState, PipelineStatus, Role, RunSource, Stage};
 
 /// What the server says about itself; shown by the "Check server" button.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -189,29 +189,54 @@ pub struct DeploymentView {
     pub version: Option<i64>,
 }
 
+/// The signed-in person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub name: String,
+    pub role: Role,
+}
+
+/// Audit log filters; empty fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    pub actor: String,
+    pub action: String,
+}
+
+/// One audited action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub at: String,
+    pub actor: String,
+    pub address: String,
+    pub action: String,
+    pub detail: String,
+    pub outcome: String,
+}
+
 #[server(endpoint = "server_status")]
 pub async fn get_server_status() -> Result<ServerStatus, AppError> {
-    crate::backend::with(|b| async move { b.server_status().await }).await
+    crate::backend::with(Role::Viewer, |b, _| async move { b.server_status().await }).await
 }
 
 #[server(endpoint = "current_pipeline_run")]
 pub async fn current_pipeline_run() -> Result<Option<PipelineRunDetail>, AppError> {
-    crate::backend::with(|b| async move { b.current_run().await }).await
+    crate::backend::with(Role::Viewer, |b, _| async move { b.current_run().await }).await
 }
 
 #[server(endpoint = "trigger_pipeline")]
 pub async fn trigger_pipeline(arguments: String, environment: String) -> Result<i64, AppError> {
-    crate::backend::with(|b| async move { b.trigger(arguments, environment).await }).await
+    crate::backend::with(Role::Operator, |b, c| async move { b.trigger(&c, arguments, environment).await }).await
 }
 
 #[server(endpoint = "stop_pipeline")]
 pub async fn stop_pipeline(id: i64) -> Result<(), AppError> {
-    crate::backend::with(|b| async move { b.stop(id).await }).await
+    crate::backend::with(Role::Operator, |b, c| async move { b.stop(&c, id).await }).await
 }
 
 #[server(endpoint = "list_pipeline_runs")]
 pub async fn list_pipeline_runs(filter: HistoryFilter, cursor: String) -> Result<HistoryPage, AppError> {
-    crate::backend::with(|b| async move {
+    crate::backend::with(Role::Viewer, |b, _| async move {
         let cursor = HistoryCursor::parse(&cursor).map_err(AppError::Invalid)?;
         b.history(filter, cursor).await
     })
@@ -220,52 +245,87 @@ pub async fn list_pipeline_runs(filter: HistoryFilter, cursor: String) -> Result
 
 #[server(endpoint = "get_pipeline_run")]
 pub async fn get_pipeline_run(id: i64) -> Result<PipelineRunDetail, AppError> {
-    crate::backend::with(|b| async move { b.run_detail(id).await }).await
+    crate::backend::with(Role::Viewer, |b, _| async move { b.run_detail(id).await }).await
 }
 
 #[server(endpoint = "pipeline_setup")]
 pub async fn pipeline_setup() -> Result<SetupView, AppError> {
-    crate::backend::with(|b| async move { b.setup_view().await }).await
+    crate::backend::with(Role::Admin, |b, _| async move { b.setup_view().await }).await
 }
 
 /// Asks the workspace again how the jobs compare with their definition.
 #[server(endpoint = "check_pipeline_setup")]
 pub async fn check_pipeline_setup() -> Result<SetupView, AppError> {
-    crate::backend::with(|b| async move { b.check_setup_again().await }).await
+    crate::backend::with(Role::Admin, |b, _| async move { b.check_setup_again().await }).await
 }
 
 #[server(endpoint = "apply_pipeline_setup")]
 pub async fn apply_pipeline_setup() -> Result<SetupView, AppError> {
-    crate::backend::with(|b| async move { b.apply_setup().await }).await
+    crate::backend::with(Role::Admin, |b, c| async move { b.apply_setup(&c).await }).await
 }
 
 /// Deletes the jobs that carry the pipeline's names but are not the ones its chain uses.
 #[server(endpoint = "remove_duplicate_jobs")]
 pub async fn remove_duplicate_jobs() -> Result<SetupView, AppError> {
-    crate::backend::with(|b| async move { b.remove_duplicate_jobs().await }).await
+    crate::backend::with(Role::Admin, |b, c| async move { b.remove_duplicate_jobs(&c).await }).await
 }
 
 #[server(endpoint = "get_settings")]
 pub async fn get_settings() -> Result<PipelineSettings, AppError> {
-    crate::backend::with(|b| async move { b.settings().await }).await
+    crate::backend::with(Role::Viewer, |b, _| async move { b.settings().await }).await
 }
 
 #[server(endpoint = "save_settings")]
 pub async fn save_settings(settings: PipelineSettings) -> Result<PipelineSettings, AppError> {
-    crate::backend::with(|b| async move { b.save_settings(settings).await }).await
+    crate::backend::with(Role::Admin, |b, c| async move { b.save_settings(&c, settings).await }).await
 }
 
 #[server(endpoint = "quality_series")]
 pub async fn quality_series() -> Result<Vec<QualityPoint>, AppError> {
-    crate::backend::with(|b| async move { b.quality_series().await }).await
+    crate::backend::with(Role::Viewer, |b, _| async move { b.quality_series().await }).await
 }
 
 #[server(endpoint = "latest_deployment")]
 pub async fn latest_deployment() -> Result<Option<DeploymentView>, AppError> {
-    crate::backend::with(|b| async move { b.latest_deployment().await }).await
+    crate::backend::with(Role::Viewer, |b, _| async move { b.latest_deployment().await }).await
 }
 
 #[server(endpoint = "test_prediction")]
 pub async fn test_prediction(request: String) -> Result<String, AppError> {
-    crate::backend::with(|b| async move { b.predict(request).await }).await
+    crate::backend::with(Role::Operator, |b, c| async move { b.predict(&c, request).await }).await
+}
+
+/// The signed-in person, if any.
+#[server(endpoint = "current_user")]
+pub async fn current_user() -> Result<Option<Me>, AppError> {
+    crate::backend::with_anyone(|_, c| async move { Ok(c.user) }).await
+}
+
+/// Whether Lakeline has no users yet (then the set-up page creates the first admin).
+#[server(endpoint = "needs_first_admin")]
+pub async fn needs_first_admin() -> Result<bool, AppError> {
+    crate::backend::with_anyone(|b, _| async move { b.needs_first_admin().await }).await
+}
+
+/// Creates the first admin and signs them in: only while there are no users, only from this
+/// machine.
+#[server(endpoint = "create_first_admin")]
+pub async fn create_first_admin(name: String, password: String) -> Result<Me, AppError> {
+    crate::backend::with_anyone(|b, c| async move { b.create_first_admin(&c, name, password).await }).await
+}
+
+#[server(endpoint = "sign_in")]
+pub async fn sign_in(name: String, password: String) -> Result<Me, AppError> {
+    crate::backend::with_anyone(|b, c| async move { b.sign_in(&c, name, password).await }).await
+}
+
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    crate::backend::with_anyone(|b, c| async move { b.sign_out(&c).await }).await
+}
+
+/// The audit log, newest first, filtered (admins).
+#[server(endpoint = "audit_log")]
+pub async fn audit_log(filter: AuditFilter) -> Result<Vec<AuditEntry>, AppError> {
+    crate::backend::with(Role::Admin, |b, _| async move { b.audit_log(filter).await }).await
 }

@@ -21,6 +21,15 @@ pub enum AppError {
     /// The transport between browser and server failed.
     #[error("the request to Lakeline failed: {0}")]
     Transport(String),
+    /// Nobody is signed in (or the name and password did not match).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The signed-in person's role may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many attempts: wait before the next.
+    #[error("{0}")]
+    TooManyAttempts(String),
 }
 
 impl FromServerFnError for AppError {

@@ -17,6 +17,8 @@ use leptos_router::{
 };
 
 use crate::components::layout::Layout;
+use crate::pages::audit::AuditPage;
+use crate::pages::sign_in::{SetupPage, SignInPage};
 use crate::pages::{history::HistoryPage, pipeline::PipelinePage, run_detail::RunDetailPage, settings::SettingsPage};
 
 /// The HTML document the server renders around the app.
@@ -52,6 +54,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/history") view=HistoryPage/>
                     <Route path=path!("/runs/:id") view=RunDetailPage/>
                     <Route path=path!("/settings") view=SettingsPage/>
+                    <Route path=path!("/audit") view=AuditPage/>
+                    <Route path=path!("/sign-in") view=SignInPage/>
+                    <Route path=path!("/setup") view=SetupPage/>
                 </Routes>
             </Layout>
         </Router>

@@ -5,6 +5,7 @@
 mod change;
 mod deployment;
 mod pipeline;
+mod role;
 mod run_request;
 mod setup;
 mod stage;
@@ -12,6 +13,7 @@ mod stage;
 pub use change::{Change, ChangeKind};
 pub use deployment::DeploymentState;
 pub use pipeline::{PipelineStatus, RunSource, StageOutcome, NEXT_STAGE_GRACE};
+pub use role::Role;
 pub use run_request::{RunRequest, RunRequestError};
 pub use setup::{JobCheck, JobCheckState, PipelineSettings};
 pub use stage::Stage;

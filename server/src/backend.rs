@@ -9,12 +9,15 @@ use std::time::Instant;
 use chrono::Utc;
 
 use app::api::*;
+use app::backend::Caller;
 use app::error::AppError;
 
+use crate::auth::{sessions, Auth, AuthError};
 use crate::cml::CmlError;
 use crate::pipeline::definition::Definition;
 use crate::pipeline::tracker::{Tracker, TrackerError};
 use crate::store::history::{Cursor, FilterText, HistoryQuery};
+use crate::store::audit::Actor;
 use crate::store::Store;
 use domain::RunRequest;
 use tracing::Instrument;
@@ -25,6 +28,7 @@ pub struct ServerBackend {
     pub store: Store,
     pub workspace: tokio::sync::RwLock<Workspace>,
     pub tracker: std::sync::Arc<Tracker>,
+    pub auth: Auth,
     defaults: PipelineSettings,
     started: Instant,
     database: String,
@@ -56,6 +60,22 @@ async fn to_the_end<T: Send + 'static>(action: impl std::future::Future<Output =
     }
 }
 
+impl From<AuthError> for AppError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Store(e) => store_error(e),
+            AuthError::WrongCredentials => AppError::Unauthenticated(e.to_string()),
+            AuthError::Throttled(_) => AppError::TooManyAttempts(e.to_string()),
+            AuthError::NotLoopback | AuthError::SetupDone => AppError::Forbidden(e.to_string()),
+            other => AppError::Invalid(other.to_string()),
+        }
+    }
+}
+
+fn actor(caller: &Caller) -> (String, String) {
+    (caller.name().to_string(), caller.address.to_string())
+}
+
 impl From<TrackerError> for AppError {
     fn from(e: TrackerError) -> Self {
         match e {
@@ -73,6 +93,7 @@ impl ServerBackend {
         let settings = merged_settings(&store, &defaults).await?;
         let tracker = Tracker::new(workspace.client.clone(), workspace.project_id.clone(), store.clone(), Definition { settings });
         Ok(ServerBackend {
+            auth: Auth::new(store.clone()),
             store,
             description: workspace.description.clone(),
             workspace: tokio::sync::RwLock::new(workspace),
@@ -160,17 +181,24 @@ impl app::backend::Backend for ServerBackend {
         }
     }
 
-    #[tracing::instrument(skip_all, err(level = "info", Display))]
-    async fn trigger(&self, arguments: String, environment: String) -> Result<i64, AppError> {
-        let request = RunRequest::parse(&arguments, &environment).map_err(|e| AppError::Invalid(e.to_string()))?;
-        let tracker = self.tracker.clone();
-        Ok(to_the_end(async move { tracker.trigger(request).await }).await?)
+    #[tracing::instrument(skip_all, fields(user = caller.name()), err(level = "info", Display))]
+    async fn trigger(&self, caller: &Caller, arguments: String, environment: String) -> Result<i64, AppError> {
+        let result = async {
+            let request = RunRequest::parse(&arguments, &environment).map_err(|e| AppError::Invalid(e.to_string()))?;
+            let tracker = self.tracker.clone();
+            let (name, address) = actor(caller);
+            Ok(to_the_end(async move { tracker.trigger(request, Actor { name: &name, address: &address }).await }).await?)
+        }
+        .await;
+        self.audit_refusal(caller, "pipeline.trigger", "", result).await
     }
 
-    #[tracing::instrument(skip_all, err(level = "info", Display))]
-    async fn stop(&self, id: i64) -> Result<(), AppError> {
+    #[tracing::instrument(skip_all, fields(user = caller.name()), err(level = "info", Display))]
+    async fn stop(&self, caller: &Caller, id: i64) -> Result<(), AppError> {
         let tracker = self.tracker.clone();
-        Ok(to_the_end(async move { tracker.stop(id).await }).await?)
+        let (name, address) = actor(caller);
+        let result = to_the_end(async move { tracker.stop(id, Actor { name: &name, address: &address }).await }).await.map_err(AppError::from);
+        self.audit_refusal(caller, "pipeline.stop", &format!("pipeline run {id}"), result).await
     }
 
     async fn history(&self, filter: HistoryFilter, cursor: HistoryCursor) -> Result<HistoryPage, AppError> {
@@ -216,17 +244,21 @@ impl app::backend::Backend for ServerBackend {
         Ok(self.check_setup().await)
     }
 
-    #[tracing::instrument(skip_all, err(level = "info", Display))]
-    async fn remove_duplicate_jobs(&self) -> Result<SetupView, AppError> {
+    #[tracing::instrument(skip_all, fields(user = caller.name()), err(level = "info", Display))]
+    async fn remove_duplicate_jobs(&self, caller: &Caller) -> Result<SetupView, AppError> {
         let tracker = self.tracker.clone();
-        to_the_end(async move { tracker.remove_duplicate_jobs().await }).await?;
+        let (name, address) = actor(caller);
+        let result = to_the_end(async move { tracker.remove_duplicate_jobs(Actor { name: &name, address: &address }).await }).await;
+        self.audit_refusal(caller, "pipeline.remove_duplicates", "", result.map_err(AppError::from)).await?;
         Ok(self.check_setup().await)
     }
 
-    #[tracing::instrument(skip_all, err(level = "info", Display))]
-    async fn apply_setup(&self) -> Result<SetupView, AppError> {
+    #[tracing::instrument(skip_all, fields(user = caller.name()), err(level = "info", Display))]
+    async fn apply_setup(&self, caller: &Caller) -> Result<SetupView, AppError> {
         let tracker = self.tracker.clone();
-        to_the_end(async move { tracker.apply_setup().await }).await?;
+        let (name, address) = actor(caller);
+        let result = to_the_end(async move { tracker.apply_setup(Actor { name: &name, address: &address }).await }).await;
+        self.audit_refusal(caller, "pipeline.setup", "", result.map_err(AppError::from)).await?;
         Ok(self.check_setup().await)
     }
 
@@ -234,16 +266,19 @@ impl app::backend::Backend for ServerBackend {
         Ok(self.tracker.definition().await.settings)
     }
 
-    #[tracing::instrument(skip_all, err(level = "info", Display))]
-    async fn save_settings(&self, settings: PipelineSettings) -> Result<PipelineSettings, AppError> {
+    #[tracing::instrument(skip_all, fields(user = caller.name()), err(level = "info", Display))]
+    async fn save_settings(&self, caller: &Caller, settings: PipelineSettings) -> Result<PipelineSettings, AppError> {
         let settings = settings.trimmed();
-        settings.check().map_err(|e| AppError::Invalid(format!("Settings {e}")))?;
+        let checked = settings.check().map_err(|e| AppError::Invalid(format!("Settings {e}")));
+        self.audit_refusal(caller, "settings.save", "", checked).await?;
         for (key, value) in settings.fields() {
             self.store.save_setting(key, value).await.map_err(store_error)?;
         }
         let merged = merged_settings(&self.store, &self.defaults).await.map_err(store_error)?;
         self.tracker.set_definition(Definition { settings: merged.clone() }).await;
         *self.setup.lock().await = None;
+        let detail = settings.fields().iter().map(|(k, v)| format!("{k}={v:?}")).collect::<Vec<_>>().join(", ");
+        self.audit(caller, "settings.save", &detail, "ok").await?;
         Ok(merged)
     }
 
@@ -256,8 +291,78 @@ impl app::backend::Backend for ServerBackend {
         Ok(run.as_ref().and_then(views::deployment))
     }
 
-    #[tracing::instrument(skip_all, err(level = "info", Display))]
-    async fn predict(&self, request: String) -> Result<String, AppError> {
+    #[tracing::instrument(skip_all, fields(user = caller.name()), err(level = "info", Display))]
+    async fn predict(&self, caller: &Caller, request: String) -> Result<String, AppError> {
+        let result = self.predict_now(request).await;
+        let outcome = match &result {
+            Ok(_) => "ok".to_string(),
+            Err(e) => format!("failed: {e}"),
+        };
+        self.audit(caller, "model.test_prediction", "", &outcome).await?;
+        result
+    }
+
+    async fn needs_first_admin(&self) -> Result<bool, AppError> {
+        Ok(self.auth.needs_first_admin().await?)
+    }
+
+    async fn create_first_admin(&self, caller: &Caller, name: String, password: String) -> Result<Me, AppError> {
+        let created = self.auth.create_first_admin(&name, &password, caller.address).await.map_err(AppError::from);
+        let who = Caller { user: Some(Me { name: name.clone(), role: domain::Role::Admin }), ..caller.clone() };
+        self.audit_refusal(&who, "user.create_first_admin", &format!("user {name:?}"), created).await?;
+        self.audit(&who, "user.create_first_admin", &format!("user {name:?} (admin)"), "ok").await?;
+        self.sign_in(caller, name, password).await
+    }
+
+    async fn sign_in(&self, caller: &Caller, name: String, password: String) -> Result<Me, AppError> {
+        let attempt = Caller { user: Some(Me { name: name.clone(), role: domain::Role::Viewer }), ..caller.clone() };
+        let signed_in = self.auth.sign_in(&name, &password, caller.address).await.map_err(AppError::from);
+        let (user, token) = self.audit_refusal(&attempt, "user.sign_in", "", signed_in).await?;
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            let cookie = sessions::cookie(&token, caller.secure);
+            response.insert_header(axum::http::header::SET_COOKIE, axum::http::HeaderValue::from_str(&cookie).expect("a cookie is ASCII"));
+        }
+        let me = Me { name: user.name, role: user.role };
+        self.audit(&Caller { user: Some(me.clone()), ..caller.clone() }, "user.sign_in", &format!("role {}", me.role), "ok").await?;
+        Ok(me)
+    }
+
+    async fn sign_out(&self, caller: &Caller) -> Result<(), AppError> {
+        if let Some(token) = &caller.session {
+            self.auth.sign_out(token).await?;
+            self.audit(caller, "user.sign_out", "", "ok").await?;
+        }
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            let cookie = sessions::cleared_cookie(caller.secure);
+            response.insert_header(axum::http::header::SET_COOKIE, axum::http::HeaderValue::from_str(&cookie).expect("a cookie is ASCII"));
+        }
+        Ok(())
+    }
+
+    async fn audit_log(&self, filter: AuditFilter) -> Result<Vec<AuditEntry>, AppError> {
+        let events = self.store.audit_events(filter.actor.trim(), filter.action.trim(), 500).await.map_err(store_error)?;
+        Ok(events.into_iter().map(views::audit_entry).collect())
+    }
+}
+
+impl ServerBackend {
+    /// Records an action a caller made.
+    async fn audit(&self, caller: &Caller, action: &str, detail: &str, outcome: &str) -> Result<(), AppError> {
+        let address = caller.address.to_string();
+        self.store.record_event(Actor { name: caller.name(), address: &address }, action, detail, outcome).await.map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Records a refused or failed action with the reason and passes the result on. (Actions
+    /// that succeed are recorded where they happen, with what they did.)
+    async fn audit_refusal<T>(&self, caller: &Caller, action: &str, detail: &str, result: Result<T, AppError>) -> Result<T, AppError> {
+        if let Err(e) = &result {
+            self.audit(caller, action, detail, &format!("refused: {e}")).await?;
+        }
+        result
+    }
+
+    async fn predict_now(&self, request: String) -> Result<String, AppError> {
         let body: serde_json::Value = serde_json::from_str(&request).map_err(|e| AppError::Invalid(format!("the request is not JSON: {e}")))?;
         let Some(run) = self.store.latest_deployed_run().await.map_err(store_error)? else {
             return Err(AppError::Invalid("no pipeline run has deployed a model yet".into()));

@@ -82,6 +82,34 @@ pub struct Config {
     /// slow workspace is named as the cause).
     #[arg(long, env = "LAKELINE_CML_TIMEOUT", default_value_t = 20)]
     pub cml_timeout_secs: u64,
+
+    /// Without a command, Lakeline serves the dashboard.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Manage the people who sign in (on this data directory).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum UserCommand {
+    /// Adds a user. The password is asked for on the terminal, or read from standard input with
+    /// --password-stdin.
+    Add {
+        name: String,
+        /// viewer, operator or admin.
+        #[arg(long, default_value = "viewer")]
+        role: domain::Role,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Lists the users and their roles.
+    List,
 }
 
 impl Config {

@@ -1,6 +1,8 @@
 //! Lakeline's server as a library, so that `main.rs`, the tests and the benchmarks share it.
 
+pub mod auth;
 pub mod backend;
+pub mod cli;
 pub mod cml;
 pub mod config;
 pub mod error;
@@ -43,7 +45,7 @@ impl Lakeline {
         prepare_data_dir(&config.data_dir)?;
         let db_path = config.database_path();
         let store = Store::open(&db_path).await?;
-        store.record_event("lakeline", "server.start", env!("CARGO_PKG_VERSION")).await?;
+        store.record_event(store::audit::Actor::lakeline("lakeline"), "server.start", env!("CARGO_PKG_VERSION"), "ok").await?;
 
         let workspace = Workspace::connect(&config).await?;
 
@@ -73,7 +75,15 @@ impl Lakeline {
         let backend = self.state.backend.clone();
         let tracker = tokio::spawn(backend.tracker.clone().run());
         let router = http::router(self.state, timeout);
-        tracing::info!(addr = %self.listener.local_addr().map_err(Error::Serve)?, "Lakeline is listening");
+        let addr = self.listener.local_addr().map_err(Error::Serve)?;
+        tracing::info!(%addr, "Lakeline is listening");
+        if backend.auth.needs_first_admin().await.unwrap_or(false) {
+            tracing::warn!(
+                "Lakeline has no users yet: open http://{}/setup in a browser on this machine to create the first admin \
+                 (or run `lakeline user add NAME --role admin`)",
+                if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr }
+            );
+        }
         // Small streamed responses (server-rendered pages) must not wait on delayed ACKs.
         let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
             if let Err(e) = tcp.set_nodelay(true) {
@@ -86,7 +96,7 @@ impl Lakeline {
             shutdown.await;
             let _ = closing.send(true);
         };
-        let serve = axum::serve(listener, router).with_graceful_shutdown(signal);
+        let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(signal);
         tokio::select! {
             result = serve => result.map_err(Error::Serve)?,
             _ = async {

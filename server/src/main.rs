@@ -5,6 +5,15 @@ use lakeline::{shutdown_signal, Lakeline};
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let config = Config::parse().with_cml_environment();
+    if let Some(command) = &config.command {
+        return match lakeline::cli::run(&config, command).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("lakeline: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     lakeline::telemetry::init(&config.log_level);
     tracing::info!(?config, "starting Lakeline");
     let result = async { Lakeline::prepare(config).await?.serve(shutdown_signal()).await }.await;

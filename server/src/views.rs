@@ -1,9 +1,10 @@
 //! The UI's view types (`app::api`), built in one place from Lakeline's store rows and domain.
 //! Nothing else constructs them; the store and the tracker never see them.
 
-use app::api::{DeploymentView, KeyValue, Lineage, PipelineRunSummary, QualityPoint, StageLog, StageView};
+use app::api::{AuditEntry, DeploymentView, KeyValue, Lineage, PipelineRunSummary, QualityPoint, StageLog, StageView};
 use chrono::{DateTime, Utc};
 
+use crate::store::audit::AuditEvent;
 use crate::store::pipeline_runs::{PipelineRunRow, QualityRow, StageRow};
 
 pub fn rfc3339(t: &DateTime<Utc>) -> String {
@@ -99,6 +100,10 @@ pub fn quality(rows: Vec<QualityRow>) -> Vec<QualityPoint> {
 }
 
 /// The deployment a pipeline run made, when its lineage reached one.
+pub fn audit_entry(event: AuditEvent) -> AuditEntry {
+    AuditEntry { at: rfc3339(&event.at), actor: event.actor, address: event.address, action: event.action, detail: event.detail, outcome: event.outcome }
+}
+
 pub fn deployment(run: &PipelineRunRow) -> Option<DeploymentView> {
     let l = &run.lineage;
     let model_id = l.model_id.clone()?;

@@ -78,7 +78,7 @@ fn body(fields: &'static [&'static str]) -> impl Strategy<Value = Vec<u8>> {
 fn no_body_makes_a_server_function_fail_or_drop_the_connection() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = runtime.block_on(TestApp::start());
-    let http = reqwest::Client::new();
+    let http = server.client().clone();
     let cases = std::env::var("FUZZ_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(600);
     let config = Config { cases, failure_persistence: None, ..Config::default() };
     let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &SEED));

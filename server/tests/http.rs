@@ -140,7 +140,7 @@ async fn malformed_server_function_requests_get_a_4xx_naming_the_field() {
     let long_arguments = format!("arguments={}&environment=", "a".repeat(5000));
     let owned = [("save_settings", long_kernel.into_bytes(), "runtime_kernel"), ("trigger_pipeline", long_arguments.into_bytes(), "arguments")];
     let cases = cases.iter().map(|(n, b, f)| (*n, b.to_vec(), *f)).chain(owned);
-    let http = reqwest::Client::new();
+    let http = server.client().clone();
     for (name, body, field) in cases {
         let shown = String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned();
         let response = http

@@ -36,7 +36,7 @@ async fn pages_rendered_concurrently_never_panic() {
     for client in 0..CLIENTS {
         let server = server.clone();
         clients.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let http = server.client().clone();
             for round in 0..ROUNDS {
                 let page = PAGES[(client + round) % PAGES.len()];
                 let Ok(response) = http.get(server.url(page)).send().await else { continue };

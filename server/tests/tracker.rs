@@ -13,7 +13,10 @@ use domain::{ChangeKind, JobRunState, PipelineStatus, RunRequest, RunSource, Sta
 use lakeline::pipeline::definition::Definition;
 use lakeline::pipeline::tracker::{Tracker, TrackerError};
 use lakeline::store::history::{Cursor, HistoryQuery};
+use lakeline::store::audit::Actor;
 use lakeline::store::Store;
+
+const ME: Actor<'static> = Actor { name: "tester", address: "127.0.0.1" };
 
 fn definition() -> Definition {
     Definition {
@@ -69,7 +72,7 @@ async fn a_triggered_chain_becomes_one_pipeline_run_with_three_stages() {
     let (tracker, store) = tracker(&ws, &db.path().join("l.db")).await;
 
     let before_trigger = ws.client.calls_made();
-    let id = tracker.trigger(RunRequest::parse("", "STAGE=test\n").unwrap()).await.unwrap();
+    let id = tracker.trigger(RunRequest::parse("", "STAGE=test\n").unwrap(), ME).await.unwrap();
     // Who am I, the three jobs by name, each one's newest run (none may be active), the start.
     let trigger_calls = ws.client.calls_made() - before_trigger;
     assert!(trigger_calls <= 8, "a trigger costs at most 8 API calls, it made {trigger_calls}");
@@ -141,7 +144,7 @@ async fn a_restarted_lakeline_picks_up_a_chain_where_it_was() {
     let path = db.path().join("l.db");
     let id = {
         let (tracker, store) = tracker(&ws, &path).await;
-        let id = tracker.trigger(RunRequest::default()).await.unwrap();
+        let id = tracker.trigger(RunRequest::default(), ME).await.unwrap();
         tracker.reconcile().await.unwrap();
         assert_eq!(store.stages(id).await.unwrap().len(), 1, "only New Batch has started");
         store.close().await;
@@ -162,20 +165,20 @@ async fn a_second_trigger_while_a_chain_is_active_is_refused_even_at_the_same_mo
     jobs(&ws, ["slow.py", "ok.py", "ok.py"]).await;
     let db = tempfile::tempdir().unwrap();
     let (tracker, store) = tracker(&ws, &db.path().join("l.db")).await;
-    let (a, b) = tokio::join!(tracker.trigger(RunRequest::default()), tracker.trigger(RunRequest::default()));
+    let (a, b) = tokio::join!(tracker.trigger(RunRequest::default(), ME), tracker.trigger(RunRequest::default(), ME));
     let (ok, refused) = match (a, b) {
         (Ok(id), Err(e)) | (Err(e), Ok(id)) => (id, e),
         other => panic!("exactly one trigger must win: {other:?}"),
     };
     assert!(matches!(refused, TrackerError::AlreadyRunning(id) if id == ok), "{refused}");
     assert!(refused.to_string().contains("still running"), "{refused}");
-    let again = tracker.trigger(RunRequest::default()).await.unwrap_err();
+    let again = tracker.trigger(RunRequest::default(), ME).await.unwrap_err();
     assert!(matches!(again, TrackerError::AlreadyRunning(_)), "{again}");
     assert_eq!(settle(&tracker, &store, ok).await.0, PipelineStatus::Succeeded);
     // Once the chain is over, a new run may start.
-    let next = tracker.trigger(RunRequest::default()).await.unwrap();
+    let next = tracker.trigger(RunRequest::default(), ME).await.unwrap();
     assert_ne!(next, ok);
-    tracker.stop(next).await.unwrap();
+    tracker.stop(next, ME).await.unwrap();
     assert_eq!(settle(&tracker, &store, next).await.0, PipelineStatus::Stopped);
     ws.workspace.shutdown().await;
 }
@@ -185,7 +188,7 @@ async fn triggering_without_jobs_says_what_to_do() {
     let ws = TestWorkspace::start().await;
     let db = tempfile::tempdir().unwrap();
     let (tracker, _) = tracker(&ws, &db.path().join("l.db")).await;
-    let err = tracker.trigger(RunRequest::default()).await.unwrap_err();
+    let err = tracker.trigger(RunRequest::default(), ME).await.unwrap_err();
     assert!(matches!(err, TrackerError::NotSetUp), "{err}");
     ws.workspace.shutdown().await;
 }
@@ -202,11 +205,11 @@ async fn a_stop_at_a_stage_boundary_stops_the_chain() {
     let batch = ws.client.find_jobs_by_name(&ws.project_id, &d.job_name(Stage::NewBatch)).await.unwrap().remove(0);
     let last = ws.client.find_jobs_by_name(&ws.project_id, &d.job_name(Stage::ApiRedeployment)).await.unwrap().remove(0);
     for round in 0..10 {
-        let id = tracker.trigger(RunRequest::default()).await.unwrap();
+        let id = tracker.trigger(RunRequest::default(), ME).await.unwrap();
         tracker.reconcile().await.unwrap();
         // New Batch ends in the workspace, and the stop comes before the tracker looks again.
         ws.wait_for(&batch, |r| r.status.is_terminal()).await;
-        tracker.stop(id).await.unwrap();
+        tracker.stop(id, ME).await.unwrap();
         let (status, _) = settle(&tracker, &store, id).await;
         assert_eq!(status, PipelineStatus::Stopped, "round {round}");
         let stages = store.stages(id).await.unwrap();

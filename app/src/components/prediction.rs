@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
-use crate::api::{latest_deployment, TestPrediction};
+use crate::api::{latest_deployment, Role, TestPrediction};
+use crate::components::session::may;
 use crate::components::format::deployment;
 
 const EXAMPLE: &str = r#"{"iot_signal_1": 5, "iot_signal_2": 6, "iot_signal_3": 52, "iot_signal_4": 103}"#;
@@ -29,6 +30,7 @@ pub fn PredictionPanel(changes: RwSignal<u64>) -> impl IntoView {
                     Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
                 })}
             </Transition>
+            <Show when=may(Role::Operator)>
             <form class="prediction" on:submit=move |ev| {
                 ev.prevent_default();
                 predict.dispatch(TestPrediction { request: request.get_untracked() });
@@ -39,6 +41,7 @@ pub fn PredictionPanel(changes: RwSignal<u64>) -> impl IntoView {
                     on:input=move |ev| request.set(event_target_value(&ev))></textarea>
                 <button type="submit" data-test="predict" disabled=move || predict.pending().get()>"Send test prediction"</button>
             </form>
+            </Show>
             {move || predict.value().get().map(|r| match r {
                 Ok(answer) => view! { <pre class="prediction-answer" data-test="prediction-answer">{answer}</pre> }.into_any(),
                 Err(e) => view! { <p class="error-box" data-test="prediction-error">{e.to_string()}</p> }.into_any(),

@@ -1,4 +1,6 @@
+pub mod audit;
 pub mod history;
 pub mod pipeline;
 pub mod run_detail;
 pub mod settings;
+pub mod sign_in;

@@ -1,11 +1,12 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::{current_pipeline_run, quality_series, Stage, StopPipeline, TriggerPipeline};
+use crate::api::{current_pipeline_run, quality_series, Role, Stage, StopPipeline, TriggerPipeline};
 use crate::components::format::{duration, ratio, snapshot_range, when, who};
 use crate::components::live::{count_changes, use_changes};
 use crate::components::prediction::PredictionPanel;
 use crate::components::quality_chart::QualityChart;
+use crate::components::session::may;
 use crate::components::stage_card::StageCard;
 
 /// The pipeline: Run pipeline, and the current (or last) pipeline run's three stages, live.
@@ -23,6 +24,7 @@ pub fn PipelinePage() -> impl IntoView {
         |_| current_pipeline_run(),
     );
     let quality = Resource::new(move || model_changes.try_get().unwrap_or_default(), |_| quality_series());
+    let operator = may(Role::Operator);
     let confirming = RwSignal::new(false);
     let arguments = RwSignal::new(String::new());
     let environment = RwSignal::new(String::new());
@@ -36,10 +38,12 @@ pub fn PipelinePage() -> impl IntoView {
         <Title text="Pipeline"/>
         <div class="page-head">
             <h1>"Pipeline"</h1>
-            <button class="primary" data-test="run-pipeline" on:click=move |_| confirming.set(true)
-                disabled=move || trigger.pending().get() || running.get()>
-                "Run pipeline"
-            </button>
+            <Show when=operator>
+                <button class="primary" data-test="run-pipeline" on:click=move |_| confirming.set(true)
+                    disabled=move || trigger.pending().get() || running.get()>
+                    "Run pipeline"
+                </button>
+            </Show>
         </div>
         <p class="lede">"New Batch → Retrain XGBoost → API Redeployment. Each stage starts when the one before it succeeds."</p>
         <Show when=move || confirming.get()>
@@ -85,7 +89,7 @@ pub fn PipelinePage() -> impl IntoView {
                                 {format!("Started {} by {} · {}", when(&run.created_at), who(&run.triggered_by, run.source), duration(run.duration_seconds))}
                                 {format!(" · snapshot {} · accuracy {} · recall {}", snapshot_range(&run.parent_snapshot_id, &run.snapshot_id), ratio(run.accuracy), ratio(run.recall))}
                             </p>
-                            <Show when=move || run.status.is_active()>
+                            <Show when=move || run.status.is_active() && operator()>
                                 <button data-test="stop-pipeline" on:click=move |_| { stop.dispatch(StopPipeline { id }); }>"Stop"</button>
                             </Show>
                             <div class="stages">{stages}</div>

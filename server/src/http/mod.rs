@@ -16,6 +16,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::backend::ServerBackend;
 
+mod access;
 mod arguments;
 mod deadline;
 mod events;
@@ -47,6 +48,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
     with_security_headers(router)
         .layer(axum::middleware::from_fn(arguments::readable_arguments))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access::identify))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn_with_state(request_timeout, deadline::within))
         .layer(TraceLayer::new_for_http())

@@ -21,13 +21,14 @@ use tokio::sync::{broadcast, Mutex, Notify, RwLock};
 use super::definition::Definition;
 use super::lineage;
 use crate::cml::{CmlClient, CmlError, RunQuery};
+use crate::store::audit::Actor;
 use crate::store::pipeline_runs::StageRow;
 use crate::store::Store;
 
 /// Between passes while nothing runs.
 pub const IDLE: Duration = Duration::from_secs(30);
 /// Between passes while a stage runs, away from the moments a transition is likely.
-pub const BETWEEN: Duration = Duration::from_secs(5);
+pub const BETWEEN: Duration = Duration::from_secs(4);
 /// Between passes while a stage is being scheduled or stopped, and just after it started running.
 pub const NEAR: Duration = Duration::from_secs(1);
 /// Between passes around a stage's predicted end and while its dependent is awaited: the moments
@@ -91,6 +92,7 @@ impl Pace {
 /// New Batch run that appears in its window is the user's, not an "external" one.
 struct Unanswered {
     who: String,
+    address: String,
     asked_at: chrono::DateTime<Utc>,
     until: chrono::DateTime<Utc>,
 }
@@ -117,7 +119,6 @@ pub struct Tracker {
     /// imported as an "external" one, and two clicks never start two chains.
     lock: Mutex<()>,
     jobs: RwLock<Option<[Job; 3]>>,
-    who: RwLock<Option<String>>,
     clocks: std::sync::Mutex<Clocks>,
     unanswered: std::sync::Mutex<Option<Unanswered>>,
 }
@@ -133,7 +134,6 @@ impl Tracker {
             wake: Notify::new(),
             lock: Mutex::new(()),
             jobs: RwLock::new(None),
-            who: RwLock::new(None),
             clocks: Default::default(),
             unanswered: Default::default(),
         })
@@ -301,7 +301,7 @@ impl Tracker {
                 // The run of a trigger whose answer was lost.
                 let id = self.store.insert_pipeline_run(&claim.who, RunSource::Lakeline, created).await?;
                 let detail = format!("pipeline run {id}, job run {} (the workspace's answer was lost; claimed when the run appeared)", run.id);
-                self.store.record_event(&claim.who, "pipeline.trigger", &detail).await?;
+                self.store.record_event(Actor { name: &claim.who, address: &claim.address }, "pipeline.trigger", &detail, "ok").await?;
                 tracing::info!(pipeline_run = id, "a trigger whose answer was lost started this run");
                 Some(id)
             } else {
@@ -489,7 +489,7 @@ impl Tracker {
 
     /// Starts a pipeline run: a run of New Batch. Refused while a chain is active.
     #[tracing::instrument(skip_all, err(level = "info", Display))]
-    pub async fn trigger(&self, request: RunRequest) -> Result<i64, TrackerError> {
+    pub async fn trigger(&self, request: RunRequest, actor: Actor<'_>) -> Result<i64, TrackerError> {
         let _guard = self.lock.lock().await;
         if let Some(id) = self.store.active_pipeline_runs().await?.first() {
             return Err(TrackerError::AlreadyRunning(*id));
@@ -502,7 +502,6 @@ impl Tracker {
                 }
             }
         }
-        let who = self.who().await;
         let asked_at = Utc::now();
         let request = CreateJobRunRequest { environment: request.environment, arguments: request.arguments };
         let run = match self.client.create_job_run(&self.project_id, &jobs[0].id, &request).await {
@@ -510,15 +509,16 @@ impl Tracker {
             Err(e) if e.outcome_unknown() => {
                 // The workspace may have started it: the run, when it appears, is this user's.
                 let until = Utc::now();
-                *self.unanswered.lock().expect("tracker claim") = Some(Unanswered { who, asked_at, until });
+                let (who, address) = (actor.name.to_string(), actor.address.to_string());
+                *self.unanswered.lock().expect("tracker claim") = Some(Unanswered { who, address, asked_at, until });
                 self.wake.notify_one();
                 return Err(TrackerError::TriggerUnanswered(e));
             }
             Err(e) => return Err(e.into()),
         };
-        let id = self.store.insert_pipeline_run(&who, RunSource::Lakeline, run.created_at.unwrap_or_else(Utc::now)).await?;
+        let id = self.store.insert_pipeline_run(actor.name, RunSource::Lakeline, run.created_at.unwrap_or_else(Utc::now)).await?;
         self.store.upsert_stage(id, Stage::NewBatch, &run).await?;
-        self.store.record_event(&who, "pipeline.trigger", &format!("pipeline run {id}, job run {}", run.id)).await?;
+        self.store.record_event(actor, "pipeline.trigger", &format!("pipeline run {id}, job run {}", run.id), "ok").await?;
         tracing::info!(pipeline_run = id, job_run = %run.id, "pipeline run started");
         self.notify(Change { stage: Some(Stage::NewBatch), state: Some(run.status), ..Change::new(ChangeKind::Stage, id) });
         self.wake.notify_one();
@@ -527,16 +527,15 @@ impl Tracker {
 
     /// Stops a pipeline run: the stage active now, and any stage the workspace starts after it
     /// (a stop pressed just as one stage ends and its dependent begins still stops the chain).
-    #[tracing::instrument(skip(self), err(level = "info", Display))]
-    pub async fn stop(&self, id: i64) -> Result<(), TrackerError> {
+    #[tracing::instrument(skip(self, actor), err(level = "info", Display))]
+    pub async fn stop(&self, id: i64, actor: Actor<'_>) -> Result<(), TrackerError> {
         // Serialised with reconciling, so that no new stage is recorded between the check and the stop.
         let _guard = self.lock.lock().await;
         let (run, stages) = self.store.pipeline_run(id).await?.ok_or(TrackerError::NoSuchRun(id))?;
         if !run.status.is_active() {
             return Err(TrackerError::NotRunning(id));
         }
-        let who = self.who().await;
-        self.store.request_stop(id, &who).await?;
+        self.store.request_stop(id, actor.name).await?;
         let active = stages.iter().rev().find(|s| s.state.is_active());
         let detail = match active {
             Some(stage) => {
@@ -545,7 +544,7 @@ impl Tracker {
             }
             None => format!("pipeline run {id}, between stages"),
         };
-        self.store.record_event(&who, "pipeline.stop", &detail).await?;
+        self.store.record_event(actor, "pipeline.stop", &detail, "ok").await?;
         drop(_guard);
         self.wake.notify_one();
         Ok(())
@@ -554,7 +553,7 @@ impl Tracker {
     /// Creates missing jobs and repairs drifted ones. Serialised with triggering, stopping and
     /// reconciling (twenty clicks at once leave three jobs), and refused while a chain runs.
     #[tracing::instrument(skip_all, err(level = "info", Display))]
-    pub async fn apply_setup(&self) -> Result<Definition, TrackerError> {
+    pub async fn apply_setup(&self, actor: Actor<'_>) -> Result<Definition, TrackerError> {
         let _guard = self.lock.lock().await;
         if let Some(id) = self.store.active_pipeline_runs().await?.first() {
             return Err(TrackerError::BusyForSetup(*id));
@@ -562,8 +561,7 @@ impl Tracker {
         let definition = self.definition().await;
         definition.apply(&self.client, &self.project_id).await?;
         *self.jobs.write().await = None;
-        let who = self.who().await;
-        self.store.record_event(&who, "pipeline.setup", &format!("jobs for suffix {:?}", definition.settings.owner_suffix)).await?;
+        self.store.record_event(actor, "pipeline.setup", &format!("jobs for suffix {:?}", definition.settings.owner_suffix), "ok").await?;
         self.wake.notify_one();
         Ok(definition)
     }
@@ -572,7 +570,7 @@ impl Tracker {
     /// (dependents first), then repairs the chain. Serialised like set-up, refused while a chain
     /// runs. Answers how many were deleted.
     #[tracing::instrument(skip_all, err(level = "info", Display))]
-    pub async fn remove_duplicate_jobs(&self) -> Result<usize, TrackerError> {
+    pub async fn remove_duplicate_jobs(&self, actor: Actor<'_>) -> Result<usize, TrackerError> {
         let _guard = self.lock.lock().await;
         if let Some(id) = self.store.active_pipeline_runs().await?.first() {
             return Err(TrackerError::BusyForSetup(*id));
@@ -588,26 +586,10 @@ impl Tracker {
         }
         definition.apply(&self.client, &self.project_id).await?;
         *self.jobs.write().await = None;
-        let who = self.who().await;
         let detail = if removed.is_empty() { "none found".to_string() } else { format!("deleted {}", removed.join(", ")) };
-        self.store.record_event(&who, "pipeline.remove_duplicates", &detail).await?;
+        self.store.record_event(actor, "pipeline.remove_duplicates", &detail, "ok").await?;
         self.wake.notify_one();
         Ok(removed.len())
-    }
-
-    /// The workspace user Lakeline acts as (from `validate_key`), for "triggered by".
-    async fn who(&self) -> String {
-        if let Some(who) = self.who.read().await.clone() {
-            return who;
-        }
-        match self.client.validate_key().await {
-            Ok(v) if !v.username.is_empty() => {
-                *self.who.write().await = Some(v.username.clone());
-                v.username
-            }
-            // Asked again next time: one failed check must not name every later run wrongly.
-            _ => "lakeline".into(),
-        }
     }
 }
 

@@ -12,25 +12,60 @@ pub struct AuditEvent {
     pub actor: String,
     pub action: String,
     pub detail: String,
+    /// Where the request came from (empty for Lakeline's own actions).
+    pub address: String,
+    /// `ok`, or why it was refused or failed.
+    pub outcome: String,
+}
+
+/// Who acted and from where.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub name: &'a str,
+    pub address: &'a str,
+}
+
+impl<'a> Actor<'a> {
+    /// Lakeline itself (starts, claims).
+    pub fn lakeline(name: &'a str) -> Self {
+        Actor { name, address: "" }
+    }
 }
 
 impl Store {
-    pub async fn record_event(&self, actor: &str, action: &str, detail: &str) -> Result<i64> {
+    /// Records an action and its outcome (`ok`, or the reason it was refused or failed).
+    pub async fn record_event(&self, actor: Actor<'_>, action: &str, detail: &str, outcome: &str) -> Result<i64> {
         let id = sqlx::query_scalar::<_, i64>(
-            "INSERT INTO audit_events (at, actor, action, detail) VALUES (?, ?, ?, ?) RETURNING id",
+            "INSERT INTO audit_events (at, actor, action, detail, address, outcome) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(Utc::now())
-        .bind(actor)
+        .bind(actor.name)
         .bind(action)
         .bind(detail)
+        .bind(actor.address)
+        .bind(outcome)
         .fetch_one(self.pool())
         .await?;
         Ok(id)
     }
 
+    /// Events whose actor and action start with the given texts (empty: any), newest first.
+    pub async fn audit_events(&self, actor: &str, action: &str, limit: i64) -> Result<Vec<AuditEvent>> {
+        let prefix = |text: &str| format!("{}%", super::history::escape_like(text));
+        Ok(sqlx::query_as::<_, AuditEvent>(
+            "SELECT id, at, actor, action, detail, address, outcome FROM audit_events
+             WHERE actor LIKE ? ESCAPE '\\' AND action LIKE ? ESCAPE '\\' ORDER BY id DESC LIMIT ?",
+        )
+        .bind(prefix(actor))
+        .bind(prefix(action))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     pub async fn recent_events(&self, limit: i64) -> Result<Vec<AuditEvent>> {
         Ok(sqlx::query_as::<_, AuditEvent>(
-            "SELECT id, at, actor, action, detail FROM audit_events ORDER BY id DESC LIMIT ?",
+            "SELECT id, at, actor, action, detail, address, outcome FROM audit_events ORDER BY id DESC LIMIT ?",
         )
         .bind(limit)
         .fetch_all(self.pool())

@@ -1,7 +1,8 @@
 //! One way to start Lakeline in a test: [`TestApp::builder`] picks the data and project
 //! directories (fresh temporary ones by default), a configuration hook and, optionally, a
 //! workspace given by URL and key instead of the embedded one. The app listens on port 0 and
-//! offers typed calls of the UI's server functions.
+//! offers typed calls of the UI's server functions, signed in as an admin unless the test asks
+//! for another role or for nobody.
 #![allow(dead_code)]
 
 pub mod swagger;
@@ -12,6 +13,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
 use app::error::AppError;
+use domain::Role;
 use lakeline::config::{Config, Secret};
 use lakeline::Lakeline;
 use leptos::server_fn::ServerFn;
@@ -25,9 +27,25 @@ pub struct TestAppBuilder {
     data_dir: Option<tempfile::TempDir>,
     project_dir: Option<tempfile::TempDir>,
     hooks: Vec<ConfigHook>,
+    role: Option<Role>,
 }
 
+/// The password of the users tests create.
+pub const PASSWORD: &str = "a password for tests";
+
 impl TestAppBuilder {
+    /// Calls as a user of this role (an admin by default).
+    pub fn signed_in_as(mut self, role: Role) -> Self {
+        self.role = Some(role);
+        self
+    }
+
+    /// Calls as nobody.
+    pub fn anonymous(mut self) -> Self {
+        self.role = None;
+        self
+    }
+
     /// Starts in this data directory (for example one a stopped app handed back).
     pub fn data_dir(mut self, dir: tempfile::TempDir) -> Self {
         self.data_dir = Some(dir);
@@ -83,7 +101,11 @@ impl TestAppBuilder {
         let task = tokio::spawn(server.serve(async {
             let _ = stopped.await;
         }));
-        TestApp { addr, data_dir, project_dir, http: reqwest::Client::new(), stop: Some(stop), task: Some(task) }
+        let mut app = TestApp { addr, data_dir, project_dir, http: reqwest::Client::new(), cookie: None, set_cookie: None, stop: Some(stop), task: Some(task) };
+        if let Some(role) = self.role {
+            app.sign_in_as_new_user(&format!("test-{role}"), role).await;
+        }
+        app
     }
 
     /// Starts the real `lakeline` binary with the same settings as flags, for tests that kill it.
@@ -121,6 +143,8 @@ pub struct TestApp {
     pub data_dir: tempfile::TempDir,
     pub project_dir: tempfile::TempDir,
     http: reqwest::Client,
+    cookie: Option<String>,
+    set_cookie: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<lakeline::error::Result<()>>>,
 }
@@ -134,7 +158,65 @@ pub struct Refused {
 
 impl TestApp {
     pub fn builder() -> TestAppBuilder {
-        TestAppBuilder { data_dir: None, project_dir: None, hooks: vec![] }
+        TestAppBuilder { data_dir: None, project_dir: None, hooks: vec![], role: Some(Role::Admin) }
+    }
+
+    /// Adds a user of `role` (through the store, as `lakeline user add` does) and makes every
+    /// later call of this app carry their session.
+    pub async fn sign_in_as_new_user(&mut self, name: &str, role: Role) {
+        let store = self.store().await;
+        lakeline::auth::Auth::new(store.clone()).add_user(name, role, PASSWORD).await.expect("the test user is added");
+        store.close().await;
+        self.sign_in(name, PASSWORD).await.expect("the test user signs in");
+    }
+
+    /// Signs in; later calls carry the session (or, on failure, no session).
+    pub async fn sign_in(&mut self, name: &str, password: &str) -> Result<app::api::Me, Refused> {
+        self.forget_session();
+        let body = serde_qs::to_string(&app::api::SignIn { name: name.into(), password: password.into() }).expect("arguments encode");
+        let response = self
+            .http
+            .post(self.url("/api/sign_in"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("sign_in answers");
+        let set_cookie = response.headers().get("set-cookie").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let cookie = set_cookie.as_deref().map(|c| c.split(';').next().unwrap_or_default().to_string());
+        let status = response.status();
+        let text = response.text().await.expect("a body");
+        if !status.is_success() {
+            return Err(Refused { status, error: serde_json::from_str(&text).expect("a readable error") });
+        }
+        self.set_cookie = set_cookie;
+        let cookie = cookie.expect("a signed-in answer sets the session cookie");
+        self.cookie = Some(cookie.clone());
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::COOKIE, cookie.parse().expect("a cookie header"));
+        self.http = reqwest::Client::builder().default_headers(headers).build().expect("a client");
+        Ok(serde_json::from_str(&text).expect("the signed-in user"))
+    }
+
+    /// Forgets the session: later calls are anonymous.
+    pub fn forget_session(&mut self) {
+        self.http = reqwest::Client::new();
+        self.cookie = None;
+    }
+
+    /// `lakeline_session=…`, while signed in.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.cookie.clone()
+    }
+
+    /// The `Set-Cookie` header of the last sign-in.
+    pub fn last_set_cookie(&self) -> Option<String> {
+        self.set_cookie.clone()
+    }
+
+    /// The HTTP client calls go through (carrying the session, if any).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.http
     }
 
     /// The default app: embedded workspace, fresh directories.

@@ -1,0 +1,130 @@
+//! Who is asking: local accounts with argon2id passwords, server-side sessions, and the first
+//! admin. Roles are in [`domain::Role`]; every server function checks its own (see
+//! `app::backend::with`), pages and the live stream are checked in `http::access`.
+
+pub mod passwords;
+pub mod sessions;
+mod throttle;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use chrono::Utc;
+use domain::Role;
+
+use crate::store::users::UserRow;
+use crate::store::{Store, StoreError};
+pub use throttle::Throttle;
+
+/// How long a session lasts after sign-in.
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+/// The shortest password accepted.
+pub const MIN_PASSWORD: usize = 10;
+/// The name of the session cookie.
+pub const COOKIE: &str = "lakeline_session";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("wrong name or password")]
+    WrongCredentials,
+    #[error("too many failed sign-ins; try again in {0} s")]
+    Throttled(u64),
+    #[error("Lakeline already has users: ask an admin to add you (the set-up page is only for the first one)")]
+    SetupDone,
+    #[error("the first admin can only be created from this machine (open Lakeline at http://127.0.0.1), or with `lakeline user add`")]
+    NotLoopback,
+    #[error("name: use 1 to 64 letters, digits, '.', '_', '-' or '@'")]
+    BadName,
+    #[error("password: use at least {MIN_PASSWORD} characters")]
+    WeakPassword,
+    #[error("there is already a user named {0:?}")]
+    NameTaken(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type AuthResult<T> = Result<T, AuthError>;
+
+/// Sign-in, sessions and accounts, over Lakeline's store.
+pub struct Auth {
+    store: Store,
+    throttle: Throttle,
+}
+
+fn check_name(name: &str) -> AuthResult<()> {
+    let ok = !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || ".-_@".contains(c));
+    if ok { Ok(()) } else { Err(AuthError::BadName) }
+}
+
+fn check_password(password: &str) -> AuthResult<()> {
+    if password.chars().count() >= MIN_PASSWORD { Ok(()) } else { Err(AuthError::WeakPassword) }
+}
+
+impl Auth {
+    pub fn new(store: Store) -> Self {
+        Auth { store, throttle: Throttle::default() }
+    }
+
+    /// Whether nobody can sign in yet (then the set-up page offers to create the first admin).
+    pub async fn needs_first_admin(&self) -> AuthResult<bool> {
+        Ok(self.store.count_users().await? == 0)
+    }
+
+    /// Adds a user (an admin's action, or `lakeline user add`).
+    pub async fn add_user(&self, name: &str, role: Role, password: &str) -> AuthResult<i64> {
+        check_name(name)?;
+        check_password(password)?;
+        let hash = passwords::hash(password);
+        self.store.insert_user(name, role, &hash).await?.ok_or_else(|| AuthError::NameTaken(name.to_string()))
+    }
+
+    /// The first admin, from the set-up page: only while there are no users, only from loopback.
+    pub async fn create_first_admin(&self, name: &str, password: &str, from: IpAddr) -> AuthResult<i64> {
+        if !from.is_loopback() {
+            return Err(AuthError::NotLoopback);
+        }
+        check_name(name)?;
+        check_password(password)?;
+        let hash = passwords::hash(password);
+        self.store.insert_first_user(name, Role::Admin, &hash).await?.ok_or(AuthError::SetupDone)
+    }
+
+    /// Checks a name and password; on success opens a session and answers its user and token
+    /// (the cookie's value, never stored). Failures are slowed down per name and per address.
+    pub async fn sign_in(&self, name: &str, password: &str, from: IpAddr) -> AuthResult<(UserRow, String)> {
+        let keys = [format!("name:{}", name.to_lowercase()), format!("address:{from}")];
+        if let Some(wait) = keys.iter().filter_map(|k| self.throttle.wait(k)).max() {
+            return Err(AuthError::Throttled(wait.as_secs().max(1)));
+        }
+        let user = self.store.user_by_name(name).await?;
+        // A missing user costs a hash too, so that timing does not tell who exists.
+        let stored = user.as_ref().map(|u| u.password_hash.as_str()).unwrap_or(passwords::DUMMY_HASH);
+        let matches = passwords::verify(password, stored);
+        match user {
+            Some(user) if matches && !user.disabled => {
+                for key in &keys {
+                    self.throttle.forget(key);
+                }
+                let token = sessions::new_token();
+                let expires = Utc::now() + chrono::Duration::from_std(SESSION_LIFETIME).expect("a small duration");
+                self.store.create_session(&sessions::hash(&token), user.id, expires, &from.to_string()).await?;
+                Ok((user, token))
+            }
+            _ => {
+                for key in &keys {
+                    self.throttle.failed(key);
+                }
+                Err(AuthError::WrongCredentials)
+            }
+        }
+    }
+
+    /// The user a session token belongs to, while the session lives.
+    pub async fn user_of(&self, token: &str) -> AuthResult<Option<UserRow>> {
+        Ok(self.store.session_user(&sessions::hash(token)).await?)
+    }
+
+    pub async fn sign_out(&self, token: &str) -> AuthResult<()> {
+        Ok(self.store.delete_session(&sessions::hash(token)).await?)
+    }
+}

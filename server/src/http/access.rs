@@ -1,0 +1,119 @@
+//! Who may reach what. Every request learns its [`Caller`] here (the session cookie's user and
+//! the address it came from); state-changing requests from another site are refused; pages and
+//! the live stream need a signed-in user (server functions check their own role, see
+//! `app::backend::with`).
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use app::api::Me;
+use app::backend::Caller;
+use app::error::AppError;
+
+use super::AppState;
+use crate::auth::sessions;
+
+fn json(status: StatusCode, error: AppError) -> Response {
+    let body = serde_json::to_string(&error).expect("an AppError serialises");
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// Whether a request that changes something came from another site: the browser says so in
+/// `Sec-Fetch-Site`, and an `Origin` that is not this host says so too.
+fn cross_site(headers: &HeaderMap) -> bool {
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if fetch_site.is_some_and(|site| site != "same-origin" && site != "none") {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), host) {
+        (Some("null"), _) => true,
+        (Some(origin), Some(host)) => origin.split_once("://").map(|(_, authority)| authority) != Some(host),
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+/// Paths anyone may fetch: static files, health, the sign-in and set-up pages. Server functions
+/// (`/api/…`) check their own roles; the live stream is a page's.
+fn public(path: &str) -> bool {
+    path.starts_with("/pkg/")
+        || path == "/favicon.svg"
+        || path == "/healthz"
+        || path == "/sign-in"
+        || path == "/setup"
+        || (path.starts_with("/api/") && path != "/api/events")
+}
+
+pub async fn identify(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, mut request: Request, next: Next) -> Response {
+    let state_changing = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if state_changing && cross_site(request.headers()) {
+        tracing::warn!(path = request.uri().path(), "refused a state-changing request from another site");
+        return json(StatusCode::FORBIDDEN, AppError::Forbidden("a request from another site was refused: use Lakeline's own pages".into()));
+    }
+    let session = request.headers().get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(sessions::from_cookie_header).map(str::to_string);
+    let auth = &state.backend.auth;
+    let user = match &session {
+        Some(token) => match auth.user_of(token).await {
+            Ok(user) => user.map(|u| Me { name: u.name, role: u.role }),
+            Err(e) => {
+                tracing::error!(error = %e, "could not look up a session");
+                return json(StatusCode::INTERNAL_SERVER_ERROR, AppError::Store("see the server log".into()));
+            }
+        },
+        None => None,
+    };
+    let secure = request.headers().get("x-forwarded-proto").is_some_and(|v| v.as_bytes() == b"https");
+    let caller = Caller { user, address: peer.ip(), secure, session };
+    let path = request.uri().path().to_string();
+    if caller.user.is_none() && !public(&path) {
+        if path == "/api/events" {
+            return json(StatusCode::UNAUTHORIZED, AppError::Unauthenticated("sign in first: this needs a Lakeline account".into()));
+        }
+        // A page: to the set-up page while nobody can sign in, else to sign-in and back.
+        let first = auth.needs_first_admin().await.unwrap_or(false);
+        let to = if first { "/setup".to_string() } else { format!("/sign-in?next={}", encode(request.uri().path_and_query().map_or("/", |p| p.as_str()))) };
+        return Redirect::to(&to).into_response();
+    }
+    request.extensions_mut().insert(caller);
+    next.run(request).await
+}
+
+fn encode(text: &str) -> String {
+    text.bytes().map(|b| if b.is_ascii_alphanumeric() || b"/-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs.iter().map(|(k, v)| (axum::http::HeaderName::from_static(k), HeaderValue::from_static(v))).collect()
+    }
+
+    #[test]
+    fn requests_from_other_sites_are_recognised() {
+        assert!(!cross_site(&headers(&[("host", "127.0.0.1:3000")])), "no Origin: a script or an old browser");
+        assert!(!cross_site(&headers(&[("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000"), ("sec-fetch-site", "same-origin")])));
+        assert!(cross_site(&headers(&[("host", "127.0.0.1:3000"), ("origin", "http://evil.example")])));
+        assert!(cross_site(&headers(&[("host", "127.0.0.1:3000"), ("sec-fetch-site", "cross-site")])));
+        assert!(cross_site(&headers(&[("host", "127.0.0.1:3000"), ("sec-fetch-site", "same-site")])));
+        assert!(cross_site(&headers(&[("host", "127.0.0.1:3000"), ("origin", "null")])));
+    }
+
+    #[test]
+    fn pages_need_sign_in_static_files_do_not() {
+        for path in ["/", "/history", "/runs/3", "/settings", "/audit", "/api/events"] {
+            assert!(!public(path), "{path}");
+        }
+        for path in ["/pkg/lakeline.wasm", "/healthz", "/sign-in", "/setup", "/api/sign_in", "/api/trigger_pipeline"] {
+            assert!(public(path), "{path}");
+        }
+    }
+}
