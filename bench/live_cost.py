@@ -32,6 +32,7 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "a password for the benchmark"
 IDLE_SECONDS = int(os.environ.get("BENCH_IDLE_SECONDS", "60"))
 LONG_STAGE_SECONDS = int(os.environ.get("BENCH_LONG_STAGE_SECONDS", "180"))
 
@@ -57,7 +58,10 @@ class Lakeline:
         env = dict(os.environ, LAKELINE_RUNTIMES_DIR=str(ROOT / "target/tmp/runtimes"), LEPTOS_SITE_ROOT=str(ROOT / "target/site"),
                    BATCH_SEED="7", RUST_LOG="warn")
         self.log = open(self.dir / "lakeline.log", "w")
-        self.proc = subprocess.Popen([str(ROOT / "target/debug/lakeline"), "--data-dir", str(self.dir / "data"), "--listen", f"127.0.0.1:{port}",
+        binary = str(ROOT / "target/debug/lakeline")
+        subprocess.run([binary, "--data-dir", str(self.dir / "data"), "user", "add", "bench", "--role", "admin", "--password-stdin"],
+                       input=PASSWORD + "\n", text=True, check=True, capture_output=True)
+        self.proc = subprocess.Popen([binary, "--data-dir", str(self.dir / "data"), "--listen", f"127.0.0.1:{port}",
                                       "--project-dir", str(project), "--owner-suffix", "bench"], env=env, stdout=self.log, stderr=self.log)
         for _ in range(300):
             try:
@@ -65,10 +69,12 @@ class Lakeline:
                 break
             except requests.RequestException:
                 time.sleep(0.2)
+        self.http = requests.Session()
+        self.fn("sign_in", f"name=bench&password={PASSWORD.replace(' ', '+')}")
         self.fn("apply_pipeline_setup")
 
     def fn(self, name, body=""):
-        r = requests.post(f"{self.url}/api/{name}", data=body, headers={"content-type": "application/x-www-form-urlencoded"}, timeout=60)
+        r = self.http.post(f"{self.url}/api/{name}", data=body, headers={"content-type": "application/x-www-form-urlencoded"}, timeout=60)
         r.raise_for_status()
         return r.json()
 
@@ -101,6 +107,7 @@ class Page(threading.Thread):
         self.events = []  # (arrival time, change)
         self.stopped = threading.Event()
         self.session = requests.Session()
+        self.session.cookies.update(lakeline.http.cookies)
 
     def run(self):
         try:

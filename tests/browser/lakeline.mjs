@@ -1,6 +1,6 @@
 // Starts the real Lakeline binary in a fresh data directory on an ephemeral port, and a headless
 // Chromium to drive it.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,9 +20,18 @@ function projectDir(dataDir) {
   return dir;
 }
 
+/** The password of the users the browser tests create. */
+export const PASSWORD = 'a password for browser tests';
+/** One user per role, made with `lakeline user add` before the server starts. */
+export const USERS = { viewer: 'vera', operator: 'otto', admin: 'ada' };
+
 export async function startLakeline(extraEnv = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'lakeline-browser-'));
   const binary = process.env.LAKELINE_BIN ?? join(root, 'target/debug/lakeline');
+  for (const [role, name] of Object.entries(USERS)) {
+    const added = spawnSync(binary, ['--data-dir', dataDir, 'user', 'add', name, '--role', role, '--password-stdin'], { input: PASSWORD + '\n' });
+    if (added.status !== 0) throw new Error(`lakeline user add ${name} failed: ${added.stderr}`);
+  }
   const child = spawn(binary, ['--listen', '127.0.0.1:0', '--data-dir', dataDir], {
     cwd: root,
     env: {
@@ -84,12 +93,25 @@ export async function launchBrowser() {
   };
 }
 
-/** Registers hooks that start Lakeline and a browser before the file's tests and stop them after. */
+/** Signs in through the sign-in page as `name` and waits for the page it leads to. */
+export async function signIn(page, url, name) {
+  await page.goto(url + '/sign-in', { waitUntil: 'networkidle' });
+  await page.fill('#name', name);
+  await page.fill('#password', PASSWORD);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/sign-in'), { timeout: 15_000 }), page.click('[data-test="sign-in-submit"]')]);
+  await page.locator('[data-test="session-user"]').waitFor({ timeout: 15_000 });
+}
+
+/** Registers hooks that start Lakeline and a browser before the file's tests (signed in as the
+ * admin) and stop them after. */
 export function withLakeline() {
   const ctx = {};
   before(async () => {
     ctx.server = await startLakeline();
     ctx.browser = await launchBrowser();
+    const page = await ctx.browser.context.newPage();
+    await signIn(page, ctx.server.url, USERS.admin);
+    await page.close();
   });
   after(async () => {
     await ctx.browser?.close();

@@ -19,7 +19,9 @@ pub fn Layout(children: Children) -> impl IntoView {
             <nav aria-label="Main">
                 <A href="/" exact=true>"Pipeline"</A>
                 <A href="/history">"History"</A>
-                <Show when=admin><A href="/settings">"Settings"</A> <A href="/audit">"Audit"</A></Show>
+                <Transition fallback=|| ()>
+                    <Show when=admin><A href="/settings">"Settings"</A> <A href="/audit">"Audit"</A></Show>
+                </Transition>
             </nav>
             <ServerCheck/>
             <SessionBadge/>

@@ -30,6 +30,7 @@ pub fn PredictionPanel(changes: RwSignal<u64>) -> impl IntoView {
                     Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
                 })}
             </Transition>
+            <Transition fallback=|| ()>
             <Show when=may(Role::Operator)>
             <form class="prediction" on:submit=move |ev| {
                 ev.prevent_default();
@@ -42,6 +43,7 @@ pub fn PredictionPanel(changes: RwSignal<u64>) -> impl IntoView {
                 <button type="submit" data-test="predict" disabled=move || predict.pending().get()>"Send test prediction"</button>
             </form>
             </Show>
+            </Transition>
             {move || predict.value().get().map(|r| match r {
                 Ok(answer) => view! { <pre class="prediction-answer" data-test="prediction-answer">{answer}</pre> }.into_any(),
                 Err(e) => view! { <p class="error-box" data-test="prediction-error">{e.to_string()}</p> }.into_any(),

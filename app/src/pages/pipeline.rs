@@ -38,12 +38,14 @@ pub fn PipelinePage() -> impl IntoView {
         <Title text="Pipeline"/>
         <div class="page-head">
             <h1>"Pipeline"</h1>
-            <Show when=operator>
-                <button class="primary" data-test="run-pipeline" on:click=move |_| confirming.set(true)
-                    disabled=move || trigger.pending().get() || running.get()>
-                    "Run pipeline"
-                </button>
-            </Show>
+            <Transition fallback=|| ()>
+                <Show when=operator>
+                    <button class="primary" data-test="run-pipeline" on:click=move |_| confirming.set(true)
+                        disabled=move || trigger.pending().get() || running.get()>
+                        "Run pipeline"
+                    </button>
+                </Show>
+            </Transition>
         </div>
         <p class="lede">"New Batch → Retrain XGBoost → API Redeployment. Each stage starts when the one before it succeeds."</p>
         <Show when=move || confirming.get()>
