@@ -204,7 +204,7 @@ async fn a_stop_at_a_stage_boundary_stops_the_chain() {
     let d = definition();
     let batch = ws.client.find_jobs_by_name(&ws.project_id, &d.job_name(Stage::NewBatch)).await.unwrap().remove(0);
     let last = ws.client.find_jobs_by_name(&ws.project_id, &d.job_name(Stage::ApiRedeployment)).await.unwrap().remove(0);
-    for round in 0..10 {
+    for round in 0..20 {
         let id = tracker.trigger(RunRequest::default(), ME).await.unwrap();
         tracker.reconcile().await.unwrap();
         // New Batch ends in the workspace, and the stop comes before the tracker looks again.
@@ -220,6 +220,6 @@ async fn a_stop_at_a_stage_boundary_stops_the_chain() {
     }
     assert!(ws.client.list_job_runs(&ws.project_id, &last.id, &Default::default()).await.unwrap().is_empty(), "API Redeployment never ran");
     let stops = store.recent_events(100).await.unwrap().into_iter().filter(|e| e.action == "pipeline.stop").count();
-    assert_eq!(stops, 10, "each stop is audited");
+    assert_eq!(stops, 20, "each stop is audited");
     ws.workspace.shutdown().await;
 }
