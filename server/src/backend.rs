@@ -89,11 +89,11 @@ impl From<TrackerError> for AppError {
 }
 
 impl ServerBackend {
-    pub async fn new(store: Store, workspace: Workspace, defaults: PipelineSettings, database: String) -> crate::error::Result<Self> {
+    pub async fn new(store: Store, workspace: Workspace, defaults: PipelineSettings, database: String, proxy: Option<crate::auth::ProxyTrust>) -> crate::error::Result<Self> {
         let settings = merged_settings(&store, &defaults).await?;
         let tracker = Tracker::new(workspace.client.clone(), workspace.project_id.clone(), store.clone(), Definition { settings });
         Ok(ServerBackend {
-            auth: Auth::new(store.clone()),
+            auth: Auth::new(store.clone()).trusting(proxy),
             store,
             description: workspace.description.clone(),
             workspace: tokio::sync::RwLock::new(workspace),

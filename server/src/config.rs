@@ -83,6 +83,19 @@ pub struct Config {
     #[arg(long, env = "LAKELINE_CML_TIMEOUT", default_value_t = 20)]
     pub cml_timeout_secs: u64,
 
+    /// Behind a proxy that signs people in (a CML Application, an SSO gateway): the request header
+    /// that names the person, for example `Remote-User`. Off unless set.
+    #[arg(long, env = "LAKELINE_TRUSTED_USER_HEADER")]
+    pub trusted_user_header: Option<String>,
+
+    /// The proxies whose user header is believed (comma-separated addresses).
+    #[arg(long, env = "LAKELINE_TRUSTED_PROXIES", value_delimiter = ',', default_value = "127.0.0.1,::1")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// The role of a person first seen through the trusted header.
+    #[arg(long, env = "LAKELINE_TRUSTED_DEFAULT_ROLE", default_value = "viewer")]
+    pub trusted_default_role: domain::Role,
+
     /// Without a command, Lakeline serves the dashboard.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -135,6 +148,15 @@ impl Config {
 
     pub fn cml_client_options(&self) -> crate::cml::ClientOptions {
         crate::cml::ClientOptions { timeout: std::time::Duration::from_secs(self.cml_timeout_secs.max(1)), ..Default::default() }
+    }
+
+    /// Whom a signing-in proxy may name, when one is configured.
+    pub fn proxy_trust(&self) -> Option<crate::auth::ProxyTrust> {
+        self.trusted_user_header.as_ref().filter(|h| !h.trim().is_empty()).map(|header| crate::auth::ProxyTrust {
+            header: header.trim().to_ascii_lowercase(),
+            from: self.trusted_proxies.clone(),
+            default_role: self.trusted_default_role,
+        })
     }
 
     /// The pipeline settings this configuration starts with.

@@ -60,7 +60,7 @@ impl Lakeline {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
-        let backend = Arc::new(ServerBackend::new(store, workspace, config.default_settings(), db_path.display().to_string()).await?);
+        let backend = Arc::new(ServerBackend::new(store, workspace, config.default_settings(), db_path.display().to_string(), config.proxy_trust()).await?);
         let (closing, closing_rx) = tokio::sync::watch::channel(false);
         Ok(Lakeline { config, listener, state: AppState { leptos_options, backend, closing: closing_rx }, closing })
     }

@@ -235,3 +235,47 @@ async fn a_state_changing_request_from_another_site_is_refused() {
     assert_ne!(own.status(), StatusCode::FORBIDDEN, "{}", own.text().await.unwrap());
     app.stop().await;
 }
+
+/// Behind a proxy that signs people in (a CML Application, an SSO gateway), the header it sets
+/// names the Lakeline user — only when the request comes from the trusted proxy.
+#[tokio::test]
+async fn behind_a_trusted_proxy_its_header_names_the_user() {
+    async fn as_named(app: &TestApp, path: &str, name: &str, body: &str) -> (StatusCode, String) {
+        let response = app
+            .client()
+            .post(app.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("remote-user", name)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+    let app = TestApp::builder().anonymous().with_config(|c| c.trusted_user_header = Some("Remote-User".into())).start().await;
+    let (status, text) = as_named(&app, "/api/current_user", "alice", "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(serde_json::from_str::<Option<Me>>(&text).unwrap(), Some(Me { name: "alice".into(), role: Role::Viewer }), "made on first sight, as a viewer");
+    let (status, _) = as_named(&app, "/api/trigger_pipeline", "alice", "arguments=&environment=").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a viewer named by the proxy may not trigger");
+    // Such a user has no password: only the proxy signs them in.
+    let refused = app.call(app::api::SignIn { name: "alice".into(), password: String::new() }).await.unwrap_err();
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let events = app.store().await.recent_events(20).await.unwrap();
+    assert!(events.iter().any(|e| e.action == "user.create_from_proxy" && e.actor == "alice"), "{events:?}");
+    app.stop().await;
+
+    // The same header from anywhere but the trusted proxy names nobody.
+    let app = TestApp::builder()
+        .anonymous()
+        .with_config(|c| {
+            c.trusted_user_header = Some("Remote-User".into());
+            c.trusted_proxies = vec!["10.9.9.9".parse().unwrap()];
+        })
+        .start()
+        .await;
+    let (status, text) = as_named(&app, "/api/current_user", "mallory", "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(serde_json::from_str::<Option<Me>>(&text).unwrap(), None);
+    app.stop().await;
+}

@@ -45,10 +45,22 @@ pub enum AuthError {
 
 pub type AuthResult<T> = Result<T, AuthError>;
 
+/// A proxy in front of Lakeline that signs people in and names them in a header.
+#[derive(Debug, Clone)]
+pub struct ProxyTrust {
+    /// The header's name, lower case.
+    pub header: String,
+    /// Only requests from these addresses are believed.
+    pub from: Vec<IpAddr>,
+    /// The role of a person the first time the proxy names them.
+    pub default_role: Role,
+}
+
 /// Sign-in, sessions and accounts, over Lakeline's store.
 pub struct Auth {
     store: Store,
     throttle: Throttle,
+    proxy: Option<ProxyTrust>,
 }
 
 fn check_name(name: &str) -> AuthResult<()> {
@@ -62,7 +74,33 @@ fn check_password(password: &str) -> AuthResult<()> {
 
 impl Auth {
     pub fn new(store: Store) -> Self {
-        Auth { store, throttle: Throttle::default() }
+        Auth { store, throttle: Throttle::default(), proxy: None }
+    }
+
+    /// Also believes the user a signing-in proxy names.
+    pub fn trusting(mut self, proxy: Option<ProxyTrust>) -> Self {
+        self.proxy = proxy;
+        self
+    }
+
+    /// The header a trusted proxy names people in, if a proxy is trusted and `from` is it.
+    pub fn proxy_header(&self, from: IpAddr) -> Option<&str> {
+        self.proxy.as_ref().filter(|p| p.from.contains(&from)).map(|p| p.header.as_str())
+    }
+
+    /// The user a trusted proxy named, created with the default role on first sight (with no
+    /// password: they sign in only through the proxy). `None` for a name Lakeline cannot use.
+    pub async fn user_from_proxy(&self, name: &str) -> AuthResult<Option<(UserRow, bool)>> {
+        let Some(proxy) = &self.proxy else { return Ok(None) };
+        if check_name(name).is_err() {
+            return Ok(None);
+        }
+        if let Some(user) = self.store.user_by_name(name).await? {
+            return Ok((!user.disabled).then_some((user, false)));
+        }
+        // "!" is no PHC string: no password ever matches it.
+        self.store.insert_user(name, proxy.default_role, "!").await?;
+        Ok(self.store.user_by_name(name).await?.map(|u| (u, true)))
     }
 
     /// Whether nobody can sign in yet (then the set-up page offers to create the first admin).

@@ -69,6 +69,31 @@ pub async fn identify(State(state): State<AppState>, ConnectInfo(peer): ConnectI
         },
         None => None,
     };
+    // Behind a proxy that signs people in: the person it names.
+    let user = match (user, auth.proxy_header(peer.ip())) {
+        (None, Some(header)) => match request.headers().get(header).and_then(|v| v.to_str().ok()).map(str::trim).filter(|n| !n.is_empty()) {
+            Some(name) => match auth.user_from_proxy(name).await {
+                Ok(Some((user, created))) => {
+                    if created {
+                        let detail = format!("user {:?} ({}) named by the proxy's {header} header", user.name, user.role);
+                        let address = peer.ip().to_string();
+                        let actor = crate::store::audit::Actor { name: &user.name, address: &address };
+                        if let Err(e) = state.backend.store.record_event(actor, "user.create_from_proxy", &detail, "ok").await {
+                            tracing::error!(error = %e, "could not audit a user made from the proxy's header");
+                        }
+                    }
+                    Some(Me { name: user.name, role: user.role })
+                }
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not look up the proxy's user");
+                    return json(StatusCode::INTERNAL_SERVER_ERROR, AppError::Store("see the server log".into()));
+                }
+            },
+            None => None,
+        },
+        (user, _) => user,
+    };
     let secure = request.headers().get("x-forwarded-proto").is_some_and(|v| v.as_bytes() == b"https");
     let caller = Caller { user, address: peer.ip(), secure, session };
     let path = request.uri().path().to_string();
