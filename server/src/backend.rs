@@ -72,8 +72,20 @@ impl From<AuthError> for AppError {
     }
 }
 
-fn actor(caller: &Caller) -> (String, String) {
-    (caller.name().to_string(), caller.address.to_string())
+/// Who acted, owned (for work that outlives the request).
+struct OwnedActor {
+    name: String,
+    address: String,
+}
+
+impl OwnedActor {
+    fn of(caller: &Caller) -> Self {
+        OwnedActor { name: caller.name().to_string(), address: caller.address.to_string() }
+    }
+
+    fn as_actor(&self) -> Actor<'_> {
+        Actor { name: &self.name, address: &self.address }
+    }
 }
 
 impl From<TrackerError> for AppError {
@@ -183,22 +195,15 @@ impl app::backend::Backend for ServerBackend {
 
     #[tracing::instrument(skip_all, fields(user = caller.name()), err(level = "info", Display))]
     async fn trigger(&self, caller: &Caller, arguments: String, environment: String) -> Result<i64, AppError> {
-        let result = async {
-            let request = RunRequest::parse(&arguments, &environment).map_err(|e| AppError::Invalid(e.to_string()))?;
-            let tracker = self.tracker.clone();
-            let (name, address) = actor(caller);
-            Ok(to_the_end(async move { tracker.trigger(request, Actor { name: &name, address: &address }).await }).await?)
-        }
-        .await;
-        self.audit_refusal(caller, "pipeline.trigger", "", result).await
+        let request = RunRequest::parse(&arguments, &environment).map_err(|e| AppError::Invalid(e.to_string()));
+        let request = self.audit_refusal(caller, "pipeline.trigger", "", request).await?;
+        self.tracker_action(caller, "pipeline.trigger", "", move |tracker, actor| async move { tracker.trigger(request, actor.as_actor()).await }).await
     }
 
     #[tracing::instrument(skip_all, fields(user = caller.name()), err(level = "info", Display))]
     async fn stop(&self, caller: &Caller, id: i64) -> Result<(), AppError> {
-        let tracker = self.tracker.clone();
-        let (name, address) = actor(caller);
-        let result = to_the_end(async move { tracker.stop(id, Actor { name: &name, address: &address }).await }).await.map_err(AppError::from);
-        self.audit_refusal(caller, "pipeline.stop", &format!("pipeline run {id}"), result).await
+        let detail = format!("pipeline run {id}");
+        self.tracker_action(caller, "pipeline.stop", &detail, move |tracker, actor| async move { tracker.stop(id, actor.as_actor()).await }).await
     }
 
     async fn history(&self, filter: HistoryFilter, cursor: HistoryCursor) -> Result<HistoryPage, AppError> {
@@ -246,19 +251,14 @@ impl app::backend::Backend for ServerBackend {
 
     #[tracing::instrument(skip_all, fields(user = caller.name()), err(level = "info", Display))]
     async fn remove_duplicate_jobs(&self, caller: &Caller) -> Result<SetupView, AppError> {
-        let tracker = self.tracker.clone();
-        let (name, address) = actor(caller);
-        let result = to_the_end(async move { tracker.remove_duplicate_jobs(Actor { name: &name, address: &address }).await }).await;
-        self.audit_refusal(caller, "pipeline.remove_duplicates", "", result.map_err(AppError::from)).await?;
+        self.tracker_action(caller, "pipeline.remove_duplicates", "", |tracker, actor| async move { tracker.remove_duplicate_jobs(actor.as_actor()).await })
+            .await?;
         Ok(self.check_setup().await)
     }
 
     #[tracing::instrument(skip_all, fields(user = caller.name()), err(level = "info", Display))]
     async fn apply_setup(&self, caller: &Caller) -> Result<SetupView, AppError> {
-        let tracker = self.tracker.clone();
-        let (name, address) = actor(caller);
-        let result = to_the_end(async move { tracker.apply_setup(Actor { name: &name, address: &address }).await }).await;
-        self.audit_refusal(caller, "pipeline.setup", "", result.map_err(AppError::from)).await?;
+        self.tracker_action(caller, "pipeline.setup", "", |tracker, actor| async move { tracker.apply_setup(actor.as_actor()).await }).await?;
         Ok(self.check_setup().await)
     }
 
@@ -346,6 +346,18 @@ impl app::backend::Backend for ServerBackend {
 }
 
 impl ServerBackend {
+    /// Runs a caller's action on the tracker to its end (see [`to_the_end`]); a refusal is audited
+    /// here, a success by the tracker with what it did.
+    async fn tracker_action<T, F, Fut>(&self, caller: &Caller, action: &str, detail: &str, work: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(std::sync::Arc<Tracker>, OwnedActor) -> Fut,
+        Fut: std::future::Future<Output = Result<T, TrackerError>> + Send + 'static,
+    {
+        let result = to_the_end(work(self.tracker.clone(), OwnedActor::of(caller))).await.map_err(AppError::from);
+        self.audit_refusal(caller, action, detail, result).await
+    }
+
     /// Records an action a caller made.
     async fn audit(&self, caller: &Caller, action: &str, detail: &str, outcome: &str) -> Result<(), AppError> {
         let address = caller.address.to_string();

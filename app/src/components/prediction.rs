@@ -38,13 +38,13 @@ pub fn PredictionPanel(changes: RwSignal<u64>) -> impl IntoView {
             }>
                 <label for="prediction-request">"Request (the model's input, as JSON)"</label>
                 <textarea id="prediction-request" rows="3" data-test="prediction-request"
-                    prop:value=move || request.get()
+                    prop:value=move || request.try_get().unwrap_or_default()
                     on:input=move |ev| request.set(event_target_value(&ev))></textarea>
-                <button type="submit" data-test="predict" disabled=move || predict.pending().get()>"Send test prediction"</button>
+                <button type="submit" data-test="predict" disabled=move || predict.pending().try_get().unwrap_or(false)>"Send test prediction"</button>
             </form>
             </Show>
             </Transition>
-            {move || predict.value().get().map(|r| match r {
+            {move || predict.value().try_get().flatten().map(|r| match r {
                 Ok(answer) => view! { <pre class="prediction-answer" data-test="prediction-answer">{answer}</pre> }.into_any(),
                 Err(e) => view! { <p class="error-box" data-test="prediction-error">{e.to_string()}</p> }.into_any(),
             })}

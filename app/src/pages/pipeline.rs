@@ -41,7 +41,7 @@ pub fn PipelinePage() -> impl IntoView {
             <Transition fallback=|| ()>
                 <Show when=operator>
                     <button class="primary" data-test="run-pipeline" on:click=move |_| confirming.set(true)
-                        disabled=move || trigger.pending().get() || running.get()>
+                        disabled=move || trigger.pending().try_get().unwrap_or(false) || running.try_get().unwrap_or(false)>
                         "Run pipeline"
                     </button>
                 </Show>

@@ -48,7 +48,7 @@ pub fn SettingsPage() -> impl IntoView {
                             </tbody>
                         </table>
                         {(duplicates > 0).then(|| view! {
-                            <button class="danger" data-test="remove-duplicates" disabled=move || dedupe.pending().get()
+                            <button class="danger" data-test="remove-duplicates" disabled=move || dedupe.pending().try_get().unwrap_or(false)
                                 on:click=move |_| { dedupe.dispatch(RemoveDuplicateJobs {}); }>
                                 {format!("Remove {duplicates} duplicate job(s)")}
                             </button>
@@ -114,9 +114,9 @@ fn SettingsForm(settings: PipelineSettings, save: ServerAction<SaveSettings>) ->
         <form class="settings" on:submit=submit>
             {signals.into_iter().map(|(key, label, signal)| view! {
                 <label for=key>{label}</label>
-                <input id=key name=key prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev))/>
+                <input id=key name=key prop:value=move || signal.try_get().unwrap_or_default() on:input=move |ev| signal.set(event_target_value(&ev))/>
             }).collect_view()}
-            <button type="submit" disabled=move || save.pending().get()>"Save settings"</button>
+            <button type="submit" disabled=move || save.pending().try_get().unwrap_or(false)>"Save settings"</button>
         </form>
     }
 }
