@@ -21,8 +21,19 @@ use crate::pages::audit::AuditPage;
 use crate::pages::sign_in::{SetupPage, SignInPage};
 use crate::pages::{history::HistoryPage, pipeline::PipelinePage, run_detail::RunDetailPage, settings::SettingsPage};
 
-/// The HTML document the server renders around the app.
+/// The HTML document the server renders around the app. Its Content-Security-Policy allows only
+/// this site's scripts and the inline scripts Leptos writes, which carry this response's nonce.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        let policy = format!(
+            "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+        );
+        if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -22,8 +22,16 @@ async fn home_page_is_server_rendered_with_navigation_and_hydration_scripts() {
     let response = server.get("/").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
-    assert!(response.headers().contains_key("content-security-policy"));
+    // Scripts: this site's files and the inline scripts of this response (by their nonce) only.
+    let csp = response.headers()["content-security-policy"].to_str().unwrap().to_string();
+    let script_src = csp.split(';').map(str::trim).find(|d| d.starts_with("script-src")).expect("a script-src directive").to_string();
+    assert!(!script_src.contains("unsafe-inline"), "{csp}");
+    let nonce = script_src.split_whitespace().find_map(|s| s.strip_prefix("'nonce-")).map(|n| n.trim_end_matches('\'')).expect("a nonce").to_string();
     let html = response.text().await.unwrap();
+    let inline_scripts = html.matches("<script").count();
+    assert!(inline_scripts > 0);
+    assert_eq!(html.matches(&format!("nonce=\"{nonce}\"")).count(), inline_scripts, "every script carries the nonce: {html}");
+    assert_ne!(server.get("/").await.headers()["content-security-policy"].to_str().unwrap(), csp, "a new nonce for each response");
     assert!(html.contains("Lakeline"), "{html}");
     for (href, label) in [("/", "Pipeline"), ("/history", "History"), ("/settings", "Settings")] {
         assert!(html.contains(&format!("href=\"{href}\"")), "link to {href}");

@@ -143,6 +143,7 @@ impl Auth {
                 for key in &keys {
                     self.throttle.forget(key);
                 }
+                self.store.delete_expired_sessions().await?;
                 let token = sessions::new_token();
                 let expires = Utc::now() + chrono::Duration::from_std(SESSION_LIFETIME).expect("a small duration");
                 self.store.create_session(&sessions::hash(&token), user.id, expires, &from.to_string()).await?;

@@ -57,7 +57,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
 
 /// Headers every response carries; handlers may set stricter ones themselves.
 fn with_security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
+    // Pages set their own, with the nonce of their inline scripts (see `app::shell`).
+    const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
                        style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
                        frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
     let headers = [
