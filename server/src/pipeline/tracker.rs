@@ -4,10 +4,11 @@
 //! and tells the browsers what changed. Pages read the database, never the workspace.
 //!
 //! It reads only what can change next: while a chain runs, the one job run that is active (or
-//! the next job's runs while a dependent is awaited), once a second near the moments a
-//! transition is likely (just after a start, near the end the stage's past durations predict,
-//! while a dependent is awaited) and every few seconds in between; when idle, only New Batch's
-//! runs, with a full pass over all three jobs and the live deployment every few minutes.
+//! the next job's runs, in the same pass that saw a stage succeed and while the dependent is
+//! awaited), twice a second around the end the stage's past durations predict, once a second
+//! just after a start and while a stage is scheduled, and every few seconds in between (see
+//! [`pause_for`]); when idle, only New Batch's runs, with a full pass over all three jobs and the
+//! live deployment every few minutes.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
