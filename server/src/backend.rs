@@ -80,11 +80,23 @@ struct OwnedActor {
 
 impl OwnedActor {
     fn of(caller: &Caller) -> Self {
-        OwnedActor { name: caller.name().to_string(), address: caller.address.to_string() }
+        Self::named(caller.name(), caller)
+    }
+
+    /// Someone not (yet) signed in: a sign-in attempt, the first admin.
+    fn named(name: &str, caller: &Caller) -> Self {
+        OwnedActor { name: name.to_string(), address: caller.address.to_string() }
     }
 
     fn as_actor(&self) -> Actor<'_> {
         Actor { name: &self.name, address: &self.address }
+    }
+}
+
+/// Sets (or clears) the session cookie on this server function's response.
+fn set_cookie(cookie: &str) {
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(axum::http::header::SET_COOKIE, axum::http::HeaderValue::from_str(cookie).expect("a cookie is ASCII"));
     }
 }
 
@@ -196,7 +208,7 @@ impl app::backend::Backend for ServerBackend {
     #[tracing::instrument(skip_all, fields(user = caller.name()), err(level = "info", Display))]
     async fn trigger(&self, caller: &Caller, arguments: String, environment: String) -> Result<i64, AppError> {
         let request = RunRequest::parse(&arguments, &environment).map_err(|e| AppError::Invalid(e.to_string()));
-        let request = self.audit_refusal(caller, "pipeline.trigger", "", request).await?;
+        let request = self.audit_refusal(&OwnedActor::of(caller), "pipeline.trigger", "", request).await?;
         self.tracker_action(caller, "pipeline.trigger", "", move |tracker, actor| async move { tracker.trigger(request, actor.as_actor()).await }).await
     }
 
@@ -270,7 +282,7 @@ impl app::backend::Backend for ServerBackend {
     async fn save_settings(&self, caller: &Caller, settings: PipelineSettings) -> Result<PipelineSettings, AppError> {
         let settings = settings.trimmed();
         let checked = settings.check().map_err(|e| AppError::Invalid(format!("Settings {e}")));
-        self.audit_refusal(caller, "settings.save", "", checked).await?;
+        self.audit_refusal(&OwnedActor::of(caller), "settings.save", "", checked).await?;
         for (key, value) in settings.fields() {
             self.store.save_setting(key, value).await.map_err(store_error)?;
         }
@@ -278,7 +290,7 @@ impl app::backend::Backend for ServerBackend {
         self.tracker.set_definition(Definition { settings: merged.clone() }).await;
         *self.setup.lock().await = None;
         let detail = settings.fields().iter().map(|(k, v)| format!("{k}={v:?}")).collect::<Vec<_>>().join(", ");
-        self.audit(caller, "settings.save", &detail, "ok").await?;
+        self.audit(&OwnedActor::of(caller), "settings.save", &detail, "ok").await?;
         Ok(merged)
     }
 
@@ -298,7 +310,7 @@ impl app::backend::Backend for ServerBackend {
             Ok(_) => "ok".to_string(),
             Err(e) => format!("failed: {e}"),
         };
-        self.audit(caller, "model.test_prediction", "", &outcome).await?;
+        self.audit(&OwnedActor::of(caller), "model.test_prediction", "", &outcome).await?;
         result
     }
 
@@ -308,34 +320,28 @@ impl app::backend::Backend for ServerBackend {
 
     async fn create_first_admin(&self, caller: &Caller, name: String, password: String) -> Result<Me, AppError> {
         let created = self.auth.create_first_admin(&name, &password, caller.address).await.map_err(AppError::from);
-        let who = Caller { user: Some(Me { name: name.clone(), role: domain::Role::Admin }), ..caller.clone() };
+        let who = OwnedActor::named(&name, caller);
         self.audit_refusal(&who, "user.create_first_admin", &format!("user {name:?}"), created).await?;
         self.audit(&who, "user.create_first_admin", &format!("user {name:?} (admin)"), "ok").await?;
         self.sign_in(caller, name, password).await
     }
 
     async fn sign_in(&self, caller: &Caller, name: String, password: String) -> Result<Me, AppError> {
-        let attempt = Caller { user: Some(Me { name: name.clone(), role: domain::Role::Viewer }), ..caller.clone() };
+        // Audited under the name tried, so that failed guesses at an account show up under it.
+        let attempt = OwnedActor::named(&name, caller);
         let signed_in = self.auth.sign_in(&name, &password, caller.address).await.map_err(AppError::from);
         let (user, token) = self.audit_refusal(&attempt, "user.sign_in", "", signed_in).await?;
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            let cookie = sessions::cookie(&token, caller.secure);
-            response.insert_header(axum::http::header::SET_COOKIE, axum::http::HeaderValue::from_str(&cookie).expect("a cookie is ASCII"));
-        }
-        let me = Me { name: user.name, role: user.role };
-        self.audit(&Caller { user: Some(me.clone()), ..caller.clone() }, "user.sign_in", &format!("role {}", me.role), "ok").await?;
-        Ok(me)
+        set_cookie(&sessions::cookie(&token, caller.secure));
+        self.audit(&OwnedActor::named(&user.name, caller), "user.sign_in", &format!("role {}", user.role), "ok").await?;
+        Ok(Me { name: user.name, role: user.role })
     }
 
     async fn sign_out(&self, caller: &Caller) -> Result<(), AppError> {
         if let Some(token) = &caller.session {
             self.auth.sign_out(token).await?;
-            self.audit(caller, "user.sign_out", "", "ok").await?;
+            self.audit(&OwnedActor::of(caller), "user.sign_out", "", "ok").await?;
         }
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            let cookie = sessions::cleared_cookie(caller.secure);
-            response.insert_header(axum::http::header::SET_COOKIE, axum::http::HeaderValue::from_str(&cookie).expect("a cookie is ASCII"));
-        }
+        set_cookie(&sessions::cleared_cookie(caller.secure));
         Ok(())
     }
 
@@ -355,21 +361,20 @@ impl ServerBackend {
         Fut: std::future::Future<Output = Result<T, TrackerError>> + Send + 'static,
     {
         let result = to_the_end(work(self.tracker.clone(), OwnedActor::of(caller))).await.map_err(AppError::from);
-        self.audit_refusal(caller, action, detail, result).await
+        self.audit_refusal(&OwnedActor::of(caller), action, detail, result).await
     }
 
-    /// Records an action a caller made.
-    async fn audit(&self, caller: &Caller, action: &str, detail: &str, outcome: &str) -> Result<(), AppError> {
-        let address = caller.address.to_string();
-        self.store.record_event(Actor { name: caller.name(), address: &address }, action, detail, outcome).await.map_err(store_error)?;
+    /// Records an action.
+    async fn audit(&self, actor: &OwnedActor, action: &str, detail: &str, outcome: &str) -> Result<(), AppError> {
+        self.store.record_event(actor.as_actor(), action, detail, outcome).await.map_err(store_error)?;
         Ok(())
     }
 
     /// Records a refused or failed action with the reason and passes the result on. (Actions
     /// that succeed are recorded where they happen, with what they did.)
-    async fn audit_refusal<T>(&self, caller: &Caller, action: &str, detail: &str, result: Result<T, AppError>) -> Result<T, AppError> {
+    async fn audit_refusal<T>(&self, actor: &OwnedActor, action: &str, detail: &str, result: Result<T, AppError>) -> Result<T, AppError> {
         if let Err(e) = &result {
-            self.audit(caller, action, detail, &format!("refused: {e}")).await?;
+            self.audit(actor, action, detail, &format!("refused: {e}")).await?;
         }
         result
     }

@@ -60,15 +60,7 @@ async fn a_crash_takes_the_job_s_processes_with_it_and_the_run_is_failed_on_the_
     lakeline.kill(); // SIGKILL: no shutdown code runs
     wait_for("the job's process outlived the crash", 5, || !process_alive(job_pid)).await;
 
-    let ws = local_workspace::LocalWorkspace::start(local_workspace::LocalWorkspaceConfig {
-        data_dir: lakeline.data_dir.path().join("workspace"),
-        project_dir: lakeline.project_dir.path().to_path_buf(),
-        python: "python3".into(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        runtimes_dir: shared_runtimes_dir(),
-    })
-    .await
-    .unwrap();
+    let ws = restart_workspace(&lakeline).await;
     assert!(!process_alive(helper_pid), "the rest of the job's process group is killed at start-up");
     let client = CmlClient::new(&ws.url(), ApiKey::new(ws.api_key())).unwrap();
     let after = client.get_job_run(&project_id, &job.id, &run.id).await.unwrap();
@@ -128,15 +120,7 @@ async fn a_crash_in_each_stage_of_the_pipeline_leaves_nothing_running_and_nothin
         lakeline.kill();
         wait_for(&format!("{stage}'s process outlived the crash"), 5, || !process_alive(pgid)).await;
 
-        let ws = local_workspace::LocalWorkspace::start(local_workspace::LocalWorkspaceConfig {
-            data_dir: lakeline.data_dir.path().join("workspace"),
-            project_dir: lakeline.project_dir.path().to_path_buf(),
-            python: "python3".into(),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            runtimes_dir: shared_runtimes_dir(),
-        })
-        .await
-        .unwrap();
+        let ws = restart_workspace(&lakeline).await;
         let client = CmlClient::new(&ws.url(), ApiKey::new(ws.api_key())).unwrap();
         assert_eq!(client.get_job_run(&project_id, &job.id, &run.id).await.unwrap().status, EngineStatus::Failed, "{stage}");
         // Past the moment the stage would have finished its work.
@@ -158,4 +142,18 @@ async fn job_process(database: &Path, run_id: &str) -> u32 {
     let pgid: i64 = sqlx::query_scalar("SELECT pgid FROM processes WHERE owner_id = ?").bind(run_id).fetch_one(&pool).await.unwrap();
     pool.close().await;
     pgid as u32
+}
+
+/// The crashed Lakeline's local workspace, started again on its directories (as the next start of
+/// Lakeline would).
+async fn restart_workspace(lakeline: &common::TestProcess) -> local_workspace::LocalWorkspace {
+    local_workspace::LocalWorkspace::start(local_workspace::LocalWorkspaceConfig {
+        data_dir: lakeline.data_dir.path().join("workspace"),
+        project_dir: lakeline.project_dir.path().to_path_buf(),
+        python: "python3".into(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        runtimes_dir: shared_runtimes_dir(),
+    })
+    .await
+    .unwrap()
 }

@@ -40,12 +40,15 @@ fn cross_site(headers: &HeaderMap) -> bool {
     }
 }
 
+/// Files served as they are: nobody needs to be known to fetch them.
+fn static_file(path: &str) -> bool {
+    path.starts_with("/pkg/") || path == "/favicon.svg" || path == "/healthz"
+}
+
 /// Paths anyone may fetch: static files, health, the sign-in and set-up pages. Server functions
 /// (`/api/…`) check their own roles; the live stream is a page's.
 fn public(path: &str) -> bool {
-    path.starts_with("/pkg/")
-        || path == "/favicon.svg"
-        || path == "/healthz"
+    static_file(path)
         || path == "/sign-in"
         || path == "/setup"
         || (path.starts_with("/api/") && path != "/api/events")
@@ -56,6 +59,10 @@ pub async fn identify(State(state): State<AppState>, ConnectInfo(peer): ConnectI
     if state_changing && cross_site(request.headers()) {
         tracing::warn!(path = request.uri().path(), "refused a state-changing request from another site");
         return json(StatusCode::FORBIDDEN, AppError::Forbidden("a request from another site was refused: use Lakeline's own pages".into()));
+    }
+    if static_file(request.uri().path()) {
+        // No session lookup for the page's wasm, script and style.
+        return next.run(request).await;
     }
     let session = request.headers().get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(sessions::from_cookie_header).map(str::to_string);
     let auth = &state.backend.auth;

@@ -555,10 +555,7 @@ impl Tracker {
     /// reconciling (twenty clicks at once leave three jobs), and refused while a chain runs.
     #[tracing::instrument(skip_all, err(level = "info", Display))]
     pub async fn apply_setup(&self, actor: Actor<'_>) -> Result<Definition, TrackerError> {
-        let _guard = self.lock.lock().await;
-        if let Some(id) = self.store.active_pipeline_runs().await?.first() {
-            return Err(TrackerError::BusyForSetup(*id));
-        }
+        let _guard = self.lock_for_setup().await?;
         let definition = self.definition().await;
         definition.apply(&self.client, &self.project_id).await?;
         *self.jobs.write().await = None;
@@ -567,15 +564,21 @@ impl Tracker {
         Ok(definition)
     }
 
+    /// The tracker's lock, for changing the jobs: refused while a chain runs.
+    async fn lock_for_setup(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, TrackerError> {
+        let guard = self.lock.lock().await;
+        if let Some(id) = self.store.active_pipeline_runs().await?.first() {
+            return Err(TrackerError::BusyForSetup(*id));
+        }
+        Ok(guard)
+    }
+
     /// Deletes the jobs that carry the pipeline's names but are not the ones its chain uses
     /// (dependents first), then repairs the chain. Serialised like set-up, refused while a chain
     /// runs. Answers how many were deleted.
     #[tracing::instrument(skip_all, err(level = "info", Display))]
     pub async fn remove_duplicate_jobs(&self, actor: Actor<'_>) -> Result<usize, TrackerError> {
-        let _guard = self.lock.lock().await;
-        if let Some(id) = self.store.active_pipeline_runs().await?.first() {
-            return Err(TrackerError::BusyForSetup(*id));
-        }
+        let _guard = self.lock_for_setup().await?;
         let definition = self.definition().await;
         let found = definition.find_jobs(&self.client, &self.project_id).await?;
         let mut removed = vec![];

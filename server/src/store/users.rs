@@ -23,23 +23,19 @@ impl Store {
 
     /// Adds a user; `None` when the name is taken (names compare without case).
     pub async fn insert_user(&self, name: &str, role: Role, password_hash: &str) -> Result<Option<i64>> {
-        let id = sqlx::query_scalar(
-            "INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id",
-        )
-        .bind(name)
-        .bind(role.as_str())
-        .bind(password_hash)
-        .bind(Utc::now())
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(id)
+        self.insert_user_if(name, role, password_hash, "WHERE true ON CONFLICT (name) DO NOTHING").await
     }
 
     /// Adds the first user only while there is none (two set-ups at once make one admin).
     pub async fn insert_first_user(&self, name: &str, role: Role, password_hash: &str) -> Result<Option<i64>> {
-        let id = sqlx::query_scalar(
-            "INSERT INTO users (name, role, password_hash, created_at) SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users) RETURNING id",
-        )
+        self.insert_user_if(name, role, password_hash, "WHERE NOT EXISTS (SELECT 1 FROM users)").await
+    }
+
+    /// One statement, so that `condition` holds at the moment of the insert.
+    async fn insert_user_if(&self, name: &str, role: Role, password_hash: &str, condition: &str) -> Result<Option<i64>> {
+        let id = sqlx::query_scalar(&format!(
+            "INSERT INTO users (name, role, password_hash, created_at) SELECT ?, ?, ?, ? {condition} RETURNING id"
+        ))
         .bind(name)
         .bind(role.as_str())
         .bind(password_hash)
