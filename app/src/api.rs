@@ -19,6 +19,7 @@ pub struct ServerStatus {
 
 /// One job run of a pipeline run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StageView {
     pub stage: Stage,
     pub job_id: String,
@@ -32,6 +33,7 @@ pub struct StageView {
 
 /// A pipeline run as lists show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PipelineRunSummary {
     pub id: i64,
     pub status: PipelineStatus,
@@ -52,6 +54,7 @@ pub struct PipelineRunSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyValue {
     pub key: String,
     pub value: String,
@@ -59,6 +62,7 @@ pub struct KeyValue {
 
 /// Everything a run links to, resolved by ids.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Lineage {
     pub snapshot_id: Option<String>,
     pub parent_snapshot_id: Option<String>,
@@ -90,6 +94,7 @@ pub struct Lineage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StageLog {
     pub stage: Stage,
     pub path: String,
@@ -97,6 +102,7 @@ pub struct StageLog {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PipelineRunDetail {
     pub run: PipelineRunSummary,
     pub lineage: Lineage,
@@ -117,6 +123,7 @@ pub struct HistoryFilter {
 /// Where a page of history starts: the newest runs, the runs older than run `before`, or the
 /// runs newer than run `after` (keyset pagination: a page costs the same anywhere in history).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryCursor {
     pub before: Option<i64>,
     pub after: Option<i64>,
@@ -148,6 +155,7 @@ impl HistoryCursor {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryPage {
     pub runs: Vec<PipelineRunSummary>,
     /// Runs matching the filter, in all.
@@ -161,6 +169,7 @@ pub struct HistoryPage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetupView {
     pub workspace: String,
     pub project_id: String,
@@ -191,6 +200,7 @@ pub struct DeploymentView {
 
 /// The signed-in person.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     pub name: String,
     pub role: Role,
@@ -212,6 +222,39 @@ pub struct AuditEntry {
     pub action: String,
     pub detail: String,
     pub outcome: String,
+}
+
+/// An API token as lists show it (its secret is never shown again).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub id: i64,
+    pub owner: String,
+    pub name: String,
+    pub role: Role,
+    /// The token's first characters, to tell it apart.
+    pub prefix: String,
+    pub created_at: String,
+    pub created_by: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// A token just made: the only time its secret is shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewTokenView {
+    pub token: TokenView,
+    pub secret: String,
+}
+
+/// A Lakeline account, as admins manage it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserView {
+    pub name: String,
+    pub role: Role,
+    pub created_at: String,
+    pub disabled: bool,
+    /// Signs in only through the trusted proxy (no password).
+    pub proxy_only: bool,
 }
 
 #[server(endpoint = "server_status")]
@@ -328,4 +371,39 @@ pub async fn sign_out() -> Result<(), AppError> {
 #[server(endpoint = "audit_log")]
 pub async fn audit_log(filter: AuditFilter) -> Result<Vec<AuditEntry>, AppError> {
     crate::backend::with(Role::Admin, |b, _| async move { b.audit_log(filter).await }).await
+}
+
+/// API tokens: the caller's own, or everyone's for an admin.
+#[server(endpoint = "list_tokens")]
+pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
+    crate::backend::with(Role::Viewer, |b, c| async move { b.tokens(&c).await }).await
+}
+
+/// Makes a token for `owner` (empty: the caller; another user: admins only) with a role no
+/// higher than the owner's.
+#[server(endpoint = "create_token")]
+pub async fn create_token(owner: String, name: String, role: Role) -> Result<NewTokenView, AppError> {
+    crate::backend::with(Role::Viewer, |b, c| async move { b.create_token(&c, owner, name, role).await }).await
+}
+
+/// Revokes a token: it stops working at once (the caller's own; admins: anyone's).
+#[server(endpoint = "revoke_token")]
+pub async fn revoke_token(id: i64) -> Result<TokenView, AppError> {
+    crate::backend::with(Role::Viewer, |b, c| async move { b.revoke_token(&c, id).await }).await
+}
+
+#[server(endpoint = "list_users")]
+pub async fn list_users() -> Result<Vec<UserView>, AppError> {
+    crate::backend::with(Role::Admin, |b, _| async move { b.users().await }).await
+}
+
+#[server(endpoint = "add_user")]
+pub async fn add_user(name: String, role: Role, password: String) -> Result<UserView, AppError> {
+    crate::backend::with(Role::Admin, |b, c| async move { b.add_user(&c, name, role, password).await }).await
+}
+
+/// Changes a user's role, or disables them (their sessions and tokens stop at once).
+#[server(endpoint = "update_user")]
+pub async fn update_user(name: String, role: Role, disabled: bool) -> Result<UserView, AppError> {
+    crate::backend::with(Role::Admin, |b, c| async move { b.update_user(&c, name, role, disabled).await }).await
 }

@@ -33,6 +33,12 @@ pub trait Backend: Send + Sync + 'static {
     async fn sign_in(&self, caller: &Caller, name: String, password: String) -> Result<Me, AppError>;
     async fn sign_out(&self, caller: &Caller) -> Result<(), AppError>;
     async fn audit_log(&self, filter: AuditFilter) -> Result<Vec<AuditEntry>, AppError>;
+    async fn tokens(&self, caller: &Caller) -> Result<Vec<TokenView>, AppError>;
+    async fn create_token(&self, caller: &Caller, owner: String, name: String, role: Role) -> Result<NewTokenView, AppError>;
+    async fn revoke_token(&self, caller: &Caller, id: i64) -> Result<TokenView, AppError>;
+    async fn users(&self) -> Result<Vec<UserView>, AppError>;
+    async fn add_user(&self, caller: &Caller, name: String, role: Role, password: String) -> Result<UserView, AppError>;
+    async fn update_user(&self, caller: &Caller, name: String, role: Role, disabled: bool) -> Result<UserView, AppError>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;
@@ -90,8 +96,7 @@ async fn caller() -> Caller {
 }
 
 /// Runs a server function's work on the backend for a caller whose role may do it, and answers
-/// with an HTTP status that fits the outcome (401 not signed in, 403 role too low, 400 refused,
-/// 404 missing, 429 too many attempts, 502 the workspace failed, 500 Lakeline failed).
+/// with an HTTP status that fits the outcome ([`AppError::status`]).
 pub async fn with<T, F, Fut>(needed: Role, work: F) -> Result<T, AppError>
 where
     F: FnOnce(SharedBackend, Caller) -> Fut,
@@ -117,17 +122,7 @@ where
 
 fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(e) = &result {
-        use axum::http::StatusCode;
-        let status = match e {
-            AppError::Invalid(_) => StatusCode::BAD_REQUEST,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Workspace(_) => StatusCode::BAD_GATEWAY,
-            AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Store(_) | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        if let (Some(response), Ok(status)) = (use_context::<leptos_axum::ResponseOptions>(), axum::http::StatusCode::from_u16(e.status())) {
             response.set_status(status);
         }
     }

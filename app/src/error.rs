@@ -32,6 +32,36 @@ pub enum AppError {
     TooManyAttempts(String),
 }
 
+impl AppError {
+    /// A stable, machine-readable name of the kind of error (the REST API's `code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid(_) => "invalid",
+            AppError::Workspace(_) => "workspace",
+            AppError::NotFound(_) => "not_found",
+            AppError::Store(_) => "internal",
+            AppError::Transport(_) => "transport",
+            AppError::Unauthenticated(_) => "unauthenticated",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::TooManyAttempts(_) => "too_many_attempts",
+        }
+    }
+
+    /// The HTTP status that fits: 400 refused, 401 not signed in, 403 role too low, 404 missing,
+    /// 429 too many attempts, 502 the workspace failed, 500 Lakeline failed.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Invalid(_) => 400,
+            AppError::Unauthenticated(_) => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::TooManyAttempts(_) => 429,
+            AppError::Workspace(_) => 502,
+            AppError::Store(_) | AppError::Transport(_) => 500,
+        }
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 

@@ -100,3 +100,22 @@ impl<'de> Deserialize<'de> for EngineStatus {
         Ok(Self::parse(&String::deserialize(d)?))
     }
 }
+
+/// In an OpenAPI document: a string, one of the wire names.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for EngineStatus {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(Self::ALL.iter().map(|s| s.as_str())))
+            .description(Some("A job run's state, in CML's words (`EngineStatus`)."))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for EngineStatus {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "JobRunState".into()
+    }
+}

@@ -84,6 +84,21 @@ macro_rules! named_enum {
                 name.parse().map_err(serde::de::Error::custom)
             }
         }
+
+        /// In an OpenAPI document: a string, one of the names.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some(Self::NAMES.iter().copied()))
+                    .description(Some(concat!("A ", $kind, ".")))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $ty {}
     };
 }
 pub(crate) use named_enum;

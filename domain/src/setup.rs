@@ -67,6 +67,7 @@ impl PipelineSettings {
 
 /// Whether one of the pipeline's jobs exists in the workspace and matches its definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobCheck {
     pub stage: Stage,
     pub name: String,

@@ -19,7 +19,7 @@ use crate::pipeline::tracker::{Tracker, TrackerError};
 use crate::store::history::{Cursor, FilterText, HistoryQuery};
 use crate::store::audit::Actor;
 use crate::store::Store;
-use domain::RunRequest;
+use domain::{Role, RunRequest};
 use tracing::Instrument;
 use crate::views;
 use crate::workspace::Workspace;
@@ -66,7 +66,8 @@ impl From<AuthError> for AppError {
             AuthError::Store(e) => store_error(e),
             AuthError::WrongCredentials => AppError::Unauthenticated(e.to_string()),
             AuthError::Throttled(_) => AppError::TooManyAttempts(e.to_string()),
-            AuthError::NotLoopback | AuthError::SetupDone => AppError::Forbidden(e.to_string()),
+            AuthError::NotLoopback | AuthError::SetupDone | AuthError::NotYours => AppError::Forbidden(e.to_string()),
+            AuthError::NoSuchUser(_) | AuthError::NoSuchToken(_) => AppError::NotFound(e.to_string()),
             other => AppError::Invalid(other.to_string()),
         }
     }
@@ -348,6 +349,57 @@ impl app::backend::Backend for ServerBackend {
     async fn audit_log(&self, filter: AuditFilter) -> Result<Vec<AuditEntry>, AppError> {
         let events = self.store.audit_events(filter.actor.trim(), filter.action.trim(), 500).await.map_err(store_error)?;
         Ok(events.into_iter().map(views::audit_entry).collect())
+    }
+
+    async fn tokens(&self, caller: &Caller) -> Result<Vec<TokenView>, AppError> {
+        let me = caller.require(Role::Viewer)?;
+        let owner = match me.role {
+            Role::Admin => None,
+            _ => Some(self.store.user_by_name(&me.name).await.map_err(store_error)?.map_or(-1, |u| u.id)),
+        };
+        Ok(self.store.tokens(owner).await.map_err(store_error)?.into_iter().map(views::token).collect())
+    }
+
+    async fn create_token(&self, caller: &Caller, owner: String, name: String, role: Role) -> Result<NewTokenView, AppError> {
+        let me = caller.require(Role::Viewer)?;
+        let owner = if owner.trim().is_empty() { me.name.clone() } else { owner.trim().to_string() };
+        let detail = format!("token {:?} for {owner:?} ({role})", name.trim());
+        let made = self.auth.create_token((&me.name, me.role), &owner, &name, role).await.map_err(AppError::from);
+        let (token, secret) = self.audit_refusal(&OwnedActor::of(caller), "token.create", &detail, made).await?;
+        self.audit(&OwnedActor::of(caller), "token.create", &format!("{detail}, #{} {}…", token.id, token.prefix), "ok").await?;
+        Ok(NewTokenView { token: views::token(token), secret })
+    }
+
+    async fn revoke_token(&self, caller: &Caller, id: i64) -> Result<TokenView, AppError> {
+        let me = caller.require(Role::Viewer)?;
+        let revoked = self.auth.revoke_token((&me.name, me.role), id).await.map_err(AppError::from);
+        let token = self.audit_refusal(&OwnedActor::of(caller), "token.revoke", &format!("token #{id}"), revoked).await?;
+        let detail = format!("token #{id} {:?} of {:?}", token.name, token.owner);
+        self.audit(&OwnedActor::of(caller), "token.revoke", &detail, "ok").await?;
+        let token = self.store.token(id).await.map_err(store_error)?.unwrap_or(token);
+        Ok(views::token(token))
+    }
+
+    async fn users(&self) -> Result<Vec<UserView>, AppError> {
+        Ok(self.store.users().await.map_err(store_error)?.into_iter().map(views::user).collect())
+    }
+
+    async fn add_user(&self, caller: &Caller, name: String, role: Role, password: String) -> Result<UserView, AppError> {
+        let name = name.trim().to_string();
+        let detail = format!("user {name:?} ({role})");
+        let added = self.auth.add_user(&name, role, &password).await.map_err(AppError::from);
+        self.audit_refusal(&OwnedActor::of(caller), "user.add", &detail, added).await?;
+        self.audit(&OwnedActor::of(caller), "user.add", &detail, "ok").await?;
+        let user = self.store.user_by_name(&name).await.map_err(store_error)?.ok_or_else(|| AppError::NotFound(format!("there is no user named {name:?}")))?;
+        Ok(views::user(user))
+    }
+
+    async fn update_user(&self, caller: &Caller, name: String, role: Role, disabled: bool) -> Result<UserView, AppError> {
+        let detail = format!("user {name:?}: role {role}{}", if disabled { ", disabled" } else { ", enabled" });
+        let updated = self.auth.update_user(&name, role, disabled).await.map_err(AppError::from);
+        let user = self.audit_refusal(&OwnedActor::of(caller), "user.update", &detail, updated).await?;
+        self.audit(&OwnedActor::of(caller), "user.update", &detail, "ok").await?;
+        Ok(views::user(user))
     }
 }
 

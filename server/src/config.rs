@@ -106,6 +106,79 @@ pub enum Command {
     /// Manage the people who sign in (on this data directory).
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage API tokens (on this data directory). Tokens sign scripts and `lakeline run` in.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Starts a pipeline run on a running Lakeline. With --wait, follows it to its end and exits
+    /// 0 when it succeeded, 1 when it did not (failed, stopped, timed out, incomplete); 2 when
+    /// Lakeline could not be asked.
+    Run {
+        /// New Batch's arguments, one line.
+        #[arg(long, default_value = "", allow_hyphen_values = true)]
+        arguments: String,
+        /// An environment variable for the run's jobs, KEY=VALUE (repeatable).
+        #[arg(long = "env", value_name = "KEY=VALUE")]
+        environment: Vec<String>,
+        /// Follow the run to its end, printing each stage's progress.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Pipeline runs of a running Lakeline.
+    #[command(subcommand)]
+    Runs(RunsCommand),
+}
+
+/// Where a running Lakeline is, and the token to sign in with.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Remote {
+    /// Lakeline's address.
+    #[arg(long, env = "LAKELINE_URL", default_value = "http://127.0.0.1:3000")]
+    pub server: String,
+    /// An API token (llt_…): from the Tokens page or `lakeline token create`.
+    #[arg(long, env = "LAKELINE_TOKEN", hide_env_values = true)]
+    pub token: Option<Secret>,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum RunsCommand {
+    /// The newest runs (25), optionally filtered.
+    List {
+        /// running, succeeded, failed, stopped, timedout or incomplete.
+        #[arg(long, default_value = "")]
+        status: String,
+        /// Who triggered (a prefix).
+        #[arg(long, default_value = "")]
+        who: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// One run: its stages, lineage and where its logs are.
+    Show {
+        id: i64,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum TokenCommand {
+    /// Makes a token and prints it (shown only this once) on standard output.
+    Create {
+        /// What the token is for, e.g. "nightly CI".
+        name: String,
+        /// The user the token acts for.
+        #[arg(long)]
+        user: String,
+        /// viewer, operator or admin; at most the user's role.
+        #[arg(long, default_value = "viewer")]
+        role: domain::Role,
+    },
+    /// Lists the tokens (never their secrets).
+    List,
+    /// Revokes a token: it stops working at once.
+    Revoke { id: i64 },
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]

@@ -6,13 +6,7 @@ use lakeline::{shutdown_signal, Lakeline};
 async fn main() -> std::process::ExitCode {
     let config = Config::parse().with_cml_environment();
     if let Some(command) = &config.command {
-        return match lakeline::cli::run(&config, command).await {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("lakeline: {e}");
-                std::process::ExitCode::FAILURE
-            }
-        };
+        return lakeline::cli::run(&config, command).await;
     }
     lakeline::telemetry::init(&config.log_level);
     tracing::info!(?config, "starting Lakeline");

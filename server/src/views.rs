@@ -1,11 +1,13 @@
 //! The UI's view types (`app::api`), built in one place from Lakeline's store rows and domain.
 //! Nothing else constructs them; the store and the tracker never see them.
 
-use app::api::{AuditEntry, DeploymentView, KeyValue, Lineage, PipelineRunSummary, QualityPoint, StageLog, StageView};
+use app::api::{AuditEntry, DeploymentView, KeyValue, Lineage, PipelineRunSummary, QualityPoint, StageLog, StageView, TokenView, UserView};
 use chrono::{DateTime, Utc};
 
 use crate::store::audit::AuditEvent;
 use crate::store::pipeline_runs::{PipelineRunRow, QualityRow, StageRow};
+use crate::store::tokens::TokenRow;
+use crate::store::users::UserRow;
 
 pub fn rfc3339(t: &DateTime<Utc>) -> String {
     cml_api::timestamp::format(t)
@@ -102,6 +104,30 @@ pub fn quality(rows: Vec<QualityRow>) -> Vec<QualityPoint> {
 /// The deployment a pipeline run made, when its lineage reached one.
 pub fn audit_entry(event: AuditEvent) -> AuditEntry {
     AuditEntry { at: rfc3339(&event.at), actor: event.actor, address: event.address, action: event.action, detail: event.detail, outcome: event.outcome }
+}
+
+pub fn token(row: TokenRow) -> TokenView {
+    TokenView {
+        id: row.id,
+        owner: row.owner,
+        name: row.name,
+        role: row.role,
+        prefix: row.prefix,
+        created_at: rfc3339(&row.created_at),
+        created_by: row.created_by,
+        last_used_at: row.last_used_at.as_ref().map(rfc3339),
+        revoked_at: row.revoked_at.as_ref().map(rfc3339),
+    }
+}
+
+pub fn user(row: UserRow) -> UserView {
+    UserView {
+        proxy_only: !row.password_hash.starts_with('$'),
+        name: row.name,
+        role: row.role,
+        created_at: rfc3339(&row.created_at),
+        disabled: row.disabled,
+    }
 }
 
 pub fn deployment(run: &PipelineRunRow) -> Option<DeploymentView> {

@@ -5,6 +5,7 @@
 pub mod passwords;
 pub mod sessions;
 mod throttle;
+pub mod tokens;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use chrono::Utc;
 use domain::Role;
 
+use crate::store::tokens::{NewToken, TokenRow};
 use crate::store::users::UserRow;
 use crate::store::{Store, StoreError};
 pub use throttle::Throttle;
@@ -39,6 +41,18 @@ pub enum AuthError {
     WeakPassword,
     #[error("there is already a user named {0:?}")]
     NameTaken(String),
+    #[error("there is no user named {0:?}")]
+    NoSuchUser(String),
+    #[error("there is no API token {0}")]
+    NoSuchToken(i64),
+    #[error("role: a token's role may not be above its owner's ({0})")]
+    RoleAboveOwner(Role),
+    #[error("only admins may make or revoke tokens of other users")]
+    NotYours,
+    #[error("token name: use 1 to 64 characters")]
+    BadTokenName,
+    #[error("{0:?} is the last admin: make someone else an admin first")]
+    LastAdmin(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -165,5 +179,68 @@ impl Auth {
 
     pub async fn sign_out(&self, token: &str) -> AuthResult<()> {
         Ok(self.store.delete_session(&sessions::hash(token)).await?)
+    }
+
+    /// The user an API token acts for, with the role it acts in: the token's, or the owner's
+    /// when the owner's is now lower. Revoked tokens and disabled owners open nothing.
+    pub async fn user_of_token(&self, token: &str) -> AuthResult<Option<UserRow>> {
+        Ok(self.store.token_user(&sessions::hash(token)).await?.map(|(mut user, token_role)| {
+            if user.role.may(token_role) {
+                user.role = token_role;
+            }
+            user
+        }))
+    }
+
+    /// Makes a token for `owner` (`by` themselves, or an admin); answers it and the only copy
+    /// of its secret.
+    pub async fn create_token(&self, by: (&str, Role), owner: &str, name: &str, role: Role) -> AuthResult<(TokenRow, String)> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(AuthError::BadTokenName);
+        }
+        if !by.0.eq_ignore_ascii_case(owner) && by.1 != Role::Admin {
+            return Err(AuthError::NotYours);
+        }
+        let user = self.store.user_by_name(owner).await?.filter(|u| !u.disabled).ok_or_else(|| AuthError::NoSuchUser(owner.to_string()))?;
+        if !user.role.may(role) {
+            return Err(AuthError::RoleAboveOwner(user.role));
+        }
+        let secret = tokens::new_token();
+        let id = self
+            .store
+            .insert_token(NewToken {
+                user_id: user.id,
+                name,
+                role,
+                token_hash: &sessions::hash(&secret),
+                prefix: &tokens::visible_part(&secret),
+                created_by: by.0,
+            })
+            .await?;
+        let row = self.store.token(id).await?.ok_or(AuthError::NoSuchToken(id))?;
+        Ok((row, secret))
+    }
+
+    /// Revokes a token (its owner's or an admin's action); answers what it was.
+    pub async fn revoke_token(&self, by: (&str, Role), id: i64) -> AuthResult<TokenRow> {
+        let token = self.store.token(id).await?.ok_or(AuthError::NoSuchToken(id))?;
+        if !by.0.eq_ignore_ascii_case(&token.owner) && by.1 != Role::Admin {
+            return Err(AuthError::NotYours);
+        }
+        self.store.revoke_token(id).await?;
+        Ok(token)
+    }
+
+    /// Changes a user's role or disables them (an admin's action); the last enabled admin stays.
+    pub async fn update_user(&self, name: &str, role: Role, disabled: bool) -> AuthResult<UserRow> {
+        let user = self.store.user_by_name(name).await?.ok_or_else(|| AuthError::NoSuchUser(name.to_string()))?;
+        let stops_being_admin = user.role == Role::Admin && !user.disabled && (role != Role::Admin || disabled);
+        if stops_being_admin && self.store.count_active_admins().await? <= 1 {
+            return Err(AuthError::LastAdmin(user.name));
+        }
+        self.store.set_user_role(&user.name, role).await?;
+        self.store.set_user_disabled(&user.name, disabled).await?;
+        self.store.user_by_name(&user.name).await?.ok_or_else(|| AuthError::NoSuchUser(name.to_string()))
     }
 }

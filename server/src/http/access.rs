@@ -14,10 +14,14 @@ use app::api::Me;
 use app::backend::Caller;
 use app::error::AppError;
 
-use super::AppState;
-use crate::auth::sessions;
+use super::{api_v1, AppState};
+use crate::auth::{sessions, tokens};
 
-fn json(status: StatusCode, error: AppError) -> Response {
+/// A refusal in the shape the caller reads: the REST API's [`ApiError`], else the UI's `AppError`.
+pub fn refusal(path: &str, status: StatusCode, error: AppError) -> Response {
+    if api_v1::owns(path) {
+        return api_v1::ApiError::from(error).with_status(status).into_response();
+    }
     let body = serde_json::to_string(&error).expect("an AppError serialises");
     let mut response = (status, body).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -58,24 +62,31 @@ pub async fn identify(State(state): State<AppState>, ConnectInfo(peer): ConnectI
     let state_changing = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if state_changing && cross_site(request.headers()) {
         tracing::warn!(path = request.uri().path(), "refused a state-changing request from another site");
-        return json(StatusCode::FORBIDDEN, AppError::Forbidden("a request from another site was refused: use Lakeline's own pages".into()));
+        return refusal(request.uri().path(), StatusCode::FORBIDDEN, AppError::Forbidden("a request from another site was refused: use Lakeline's own pages".into()));
     }
     if static_file(request.uri().path()) {
         // No session lookup for the page's wasm, script and style.
         return next.run(request).await;
     }
     let session = request.headers().get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(sessions::from_cookie_header).map(str::to_string);
+    let bearer = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(tokens::from_authorization).map(str::to_string);
     let auth = &state.backend.auth;
-    let user = match &session {
-        Some(token) => match auth.user_of(token).await {
-            Ok(user) => user.map(|u| Me { name: u.name, role: u.role }),
-            Err(e) => {
-                tracing::error!(error = %e, "could not look up a session");
-                return json(StatusCode::INTERNAL_SERVER_ERROR, AppError::Store("see the server log".into()));
-            }
-        },
-        None => None,
+    let found = match (&bearer, &session) {
+        (Some(token), _) => auth.user_of_token(token).await,
+        (None, Some(session)) => auth.user_of(session).await,
+        (None, None) => Ok(None),
     };
+    let user = match found {
+        Ok(user) => user.map(|u| Me { name: u.name, role: u.role }),
+        Err(e) => {
+            tracing::error!(error = %e, "could not look up a session or token");
+            return refusal(request.uri().path(), StatusCode::INTERNAL_SERVER_ERROR, AppError::Store("see the server log".into()));
+        }
+    };
+    if bearer.is_some() && user.is_none() {
+        // A script's token that no longer works: say so, rather than treat it as nobody.
+        return refusal(request.uri().path(), StatusCode::UNAUTHORIZED, AppError::Unauthenticated("the API token is unknown or revoked: make a new one on the Tokens page".into()));
+    }
     // Behind a proxy that signs people in: the person it names.
     let user = match (user, auth.proxy_header(peer.ip())) {
         (None, Some(header)) => match request.headers().get(header).and_then(|v| v.to_str().ok()).map(str::trim).filter(|n| !n.is_empty()) {
@@ -94,7 +105,7 @@ pub async fn identify(State(state): State<AppState>, ConnectInfo(peer): ConnectI
                 Ok(None) => None,
                 Err(e) => {
                     tracing::error!(error = %e, "could not look up the proxy's user");
-                    return json(StatusCode::INTERNAL_SERVER_ERROR, AppError::Store("see the server log".into()));
+                    return refusal(request.uri().path(), StatusCode::INTERNAL_SERVER_ERROR, AppError::Store("see the server log".into()));
                 }
             },
             None => None,
@@ -106,7 +117,7 @@ pub async fn identify(State(state): State<AppState>, ConnectInfo(peer): ConnectI
     let path = request.uri().path().to_string();
     if caller.user.is_none() && !public(&path) {
         if path == "/api/events" {
-            return json(StatusCode::UNAUTHORIZED, AppError::Unauthenticated("sign in first: this needs a Lakeline account".into()));
+            return refusal(request.uri().path(), StatusCode::UNAUTHORIZED, AppError::Unauthenticated("sign in first: this needs a Lakeline account".into()));
         }
         // A page: to the set-up page while nobody can sign in, else to sign-in and back.
         let first = auth.needs_first_admin().await.unwrap_or(false);

@@ -5,14 +5,14 @@
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use app::error::AppError;
 
 pub async fn within(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    let server_function = request.uri().path().starts_with("/api/");
+    let path = request.uri().path().to_string();
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
@@ -22,11 +22,8 @@ pub async fn within(State(limit): State<Duration>, request: Request, next: Next)
                 limit.as_secs()
             );
             tracing::warn!(seconds = limit.as_secs(), "a request ran past its deadline");
-            if server_function {
-                let body = serde_json::to_string(&AppError::Workspace(message)).expect("an AppError serialises");
-                let mut response = (StatusCode::GATEWAY_TIMEOUT, body).into_response();
-                response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                response
+            if path.starts_with("/api/") {
+                super::access::refusal(&path, StatusCode::GATEWAY_TIMEOUT, AppError::Workspace(message))
             } else {
                 (StatusCode::GATEWAY_TIMEOUT, message).into_response()
             }

@@ -17,6 +17,7 @@ use tower_http::trace::TraceLayer;
 use crate::backend::ServerBackend;
 
 mod access;
+pub mod api_v1;
 mod arguments;
 mod deadline;
 mod events;
@@ -39,6 +40,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let router = Router::new()
         .route("/healthz", axum::routing::get(health::healthz))
         .route("/api/events", axum::routing::get(events::events))
+        .merge(api_v1::router())
         .leptos_routes_with_context(
             &state,
             routes,

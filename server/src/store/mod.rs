@@ -11,6 +11,7 @@ pub mod error;
 pub mod history;
 pub mod pipeline_runs;
 pub mod settings;
+pub mod tokens;
 pub mod users;
 
 pub use error::{Result, StoreError};
