@@ -19,6 +19,7 @@ use leptos_router::{
 use crate::components::layout::Layout;
 use crate::pages::audit::AuditPage;
 use crate::pages::sign_in::{SetupPage, SignInPage};
+use crate::pages::{tokens::TokensPage, users::UsersPage};
 use crate::pages::{history::HistoryPage, pipeline::PipelinePage, run_detail::RunDetailPage, settings::SettingsPage};
 
 /// The HTML document the server renders around the app. Its Content-Security-Policy allows only
@@ -66,6 +67,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/runs/:id") view=RunDetailPage/>
                     <Route path=path!("/settings") view=SettingsPage/>
                     <Route path=path!("/audit") view=AuditPage/>
+                    <Route path=path!("/users") view=UsersPage/>
+                    <Route path=path!("/tokens") view=TokensPage/>
                     <Route path=path!("/sign-in") view=SignInPage/>
                     <Route path=path!("/setup") view=SetupPage/>
                 </Routes>

@@ -238,7 +238,12 @@ fn load_or_create_key(dir: &Path) -> Result<String, StartError> {
 /// readable by this user only: they hold keys, logs and everyone's runs.
 pub fn make_private_database(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+    // Never open (and so close) a database file that exists: closing any descriptor of it drops
+    // every POSIX lock this process holds on it, including those of SQLite connections already
+    // open here, and another process could then reset the write-ahead log under them.
+    if !path.exists() {
+        std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+    }
     for suffix in ["", "-wal", "-shm"] {
         let file = PathBuf::from(format!("{}{suffix}", path.display()));
         if file.exists() {

@@ -31,6 +31,13 @@ const SERVER_FUNCTIONS: &[(&str, &str, Option<Role>)] = &[
         Some(Role::Admin),
     ),
     ("audit_log", "filter[actor]=&filter[action]=", Some(Role::Admin)),
+    ("list_users", "", Some(Role::Admin)),
+    ("add_user", "name=&role=viewer&password=", Some(Role::Admin)),
+    ("update_user", "name=nobody&role=viewer&disabled=false", Some(Role::Admin)),
+    // Everyone manages their own tokens (admins: anyone's).
+    ("list_tokens", "", Some(Role::Viewer)),
+    ("create_token", "owner=&name=&role=viewer", Some(Role::Viewer)),
+    ("revoke_token", "id=999", Some(Role::Viewer)),
     ("current_user", "", None),
     ("needs_first_admin", "", None),
     // Checked on their own below (they end the session, or answer 401/403 by design).
@@ -98,7 +105,15 @@ async fn every_server_function_the_stream_and_the_pages_answer_by_role() {
         let events = app.client().get(app.url("/api/events")).send().await.unwrap();
         assert_eq!(events.status() == StatusCode::UNAUTHORIZED, role.is_none(), "{role:?} /api/events: {}", events.status());
         let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        for (page, needed) in [("/", Role::Viewer), ("/history", Role::Viewer), ("/runs/1", Role::Viewer), ("/settings", Role::Admin), ("/audit", Role::Admin)] {
+        for (page, needed) in [
+            ("/", Role::Viewer),
+            ("/history", Role::Viewer),
+            ("/runs/1", Role::Viewer),
+            ("/tokens", Role::Viewer),
+            ("/settings", Role::Admin),
+            ("/audit", Role::Admin),
+            ("/users", Role::Admin),
+        ] {
             let mut request = no_redirects.get(app.url(page));
             if role.is_some() {
                 request = request.header("cookie", session_cookie(&app).await);
@@ -278,4 +293,52 @@ async fn behind_a_trusted_proxy_its_header_names_the_user() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(serde_json::from_str::<Option<Me>>(&text).unwrap(), None);
     app.stop().await;
+}
+
+#[tokio::test]
+async fn admins_add_users_change_roles_and_disable_accounts_at_once() {
+    use app::api::{AddUser, CreateToken, ListUsers, UpdateUser};
+    let admin = TestApp::start().await;
+    let weak = admin.call(AddUser { name: "otto".into(), role: Role::Operator, password: "short".into() }).await.unwrap_err();
+    assert!(weak.status == StatusCode::BAD_REQUEST && weak.error.to_string().starts_with("password"), "{weak:?}");
+    let otto = admin.call(AddUser { name: "otto".into(), role: Role::Operator, password: PASSWORD.into() }).await.unwrap();
+    assert_eq!((otto.role, otto.disabled, otto.proxy_only), (Role::Operator, false, false));
+    let taken = admin.call(AddUser { name: "OTTO".into(), role: Role::Viewer, password: PASSWORD.into() }).await.unwrap_err();
+    assert_eq!(taken.status, StatusCode::BAD_REQUEST, "names compare without case: {taken:?}");
+
+    // Otto signs in (in a second client) and makes a token.
+    let mut as_otto = TestApp::builder().data_dir(tempfile::tempdir().unwrap()).anonymous().start().await;
+    as_otto.addr = admin.addr;
+    as_otto.sign_in("otto", PASSWORD).await.unwrap();
+    let token = as_otto.call(CreateToken { owner: String::new(), name: "otto's script".into(), role: Role::Operator }).await.unwrap().secret;
+    let me = |token: String| {
+        let url = admin.url("/api/v1/me");
+        async move { reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+    };
+    assert_eq!(me(token.clone()).await["role"], "operator");
+
+    // Made a viewer: the token acts as a viewer from the next request on (never above its owner).
+    admin.call(UpdateUser { name: "otto".into(), role: Role::Viewer, disabled: false }).await.unwrap();
+    assert_eq!(me(token.clone()).await["role"], "viewer");
+    assert_eq!(as_otto.call(CurrentUser {}).await.unwrap().unwrap().role, Role::Viewer);
+
+    // Disabled: the session and the token stop at once.
+    admin.call(UpdateUser { name: "otto".into(), role: Role::Viewer, disabled: true }).await.unwrap();
+    assert_eq!(as_otto.call(CurrentUser {}).await.unwrap(), None, "the session ended");
+    assert_eq!(me(token.clone()).await["code"], "unauthenticated");
+    assert!(as_otto.sign_in("otto", PASSWORD).await.is_err());
+
+    // The last admin stays an admin.
+    let last = admin.call(UpdateUser { name: "test-admin".into(), role: Role::Operator, disabled: false }).await.unwrap_err();
+    assert!(last.status == StatusCode::BAD_REQUEST && last.error.to_string().contains("last admin"), "{last:?}");
+    let users = admin.call(ListUsers {}).await.unwrap();
+    assert!(users.iter().any(|u| u.name == "otto" && u.disabled && u.role == Role::Viewer), "{users:?}");
+
+    let events = admin.store().await.recent_events(50).await.unwrap();
+    for (action, outcome) in [("user.add", "ok"), ("user.add", "refused"), ("user.update", "ok"), ("user.update", "refused")] {
+        assert!(events.iter().any(|e| e.action == action && e.outcome.starts_with(outcome) && e.actor == "test-admin"), "{action} {outcome}: {events:?}");
+    }
+    assert!(!format!("{events:?}").contains(PASSWORD), "no password in the audit log");
+    as_otto.stop().await;
+    admin.stop().await;
 }

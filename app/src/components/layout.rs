@@ -19,8 +19,9 @@ pub fn Layout(children: Children) -> impl IntoView {
             <nav aria-label="Main">
                 <A href="/" exact=true>"Pipeline"</A>
                 <A href="/history">"History"</A>
+                <A href="/tokens">"Tokens"</A>
                 <Transition fallback=|| ()>
-                    <Show when=admin><A href="/settings">"Settings"</A> <A href="/audit">"Audit"</A></Show>
+                    <Show when=admin><A href="/settings">"Settings"</A> <A href="/users">"Users"</A> <A href="/audit">"Audit"</A></Show>
                 </Transition>
             </nav>
             <ServerCheck/>

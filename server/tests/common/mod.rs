@@ -5,6 +5,7 @@
 //! for another role or for nobody.
 #![allow(dead_code)]
 
+pub mod logs;
 pub mod swagger;
 pub mod workspace;
 
@@ -94,6 +95,7 @@ impl TestAppBuilder {
 
     /// Starts the app in this process.
     pub async fn start(mut self) -> TestApp {
+        logs::init();
         let (config, data_dir, project_dir) = self.config();
         let server = Lakeline::prepare(config).await.expect("Lakeline prepares");
         let addr = server.local_addr();

@@ -134,3 +134,14 @@ pub fn process_alive(pid: u32) -> bool {
 pub fn read_pid(path: &Path) -> u32 {
     std::fs::read_to_string(path).unwrap().trim().parse().unwrap()
 }
+
+/// A project whose three job scripts are tiny ones (each stage's script by its file name), with
+/// no requirements: its jobs start at once on the machine's Python. For tests of how Lakeline
+/// follows runs, not of what the jobs do.
+pub fn scripted_project(scripts: [&str; 3]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (stage, script) in domain::Stage::ALL.iter().zip(scripts) {
+        std::fs::write(dir.path().join(stage.script()), script).unwrap();
+    }
+    dir
+}

@@ -70,7 +70,7 @@ pub fn router() -> Router<AppState> {
     let (router, doc) = parts();
     router
         .route("/api/v1/{*rest}", axum::routing::any(unknown_route))
-        .layer(axum::middleware::map_response(method_not_allowed))
+        .layer(axum::middleware::from_fn(method_not_allowed))
         .layer(Extension(Arc::new(doc)))
 }
 
@@ -78,21 +78,17 @@ async fn unknown_route(uri: axum::http::Uri) -> ApiError {
     app::error::AppError::NotFound(format!("{} is not a route of the REST API: see /api/v1/openapi.json", uri.path())).into()
 }
 
-/// axum answers a known path with another method by an empty 405; say which methods it has.
-async fn method_not_allowed(response: axum::response::Response) -> axum::response::Response {
+/// axum answers a known path with another method by an empty 405: say so in an [`ApiError`].
+async fn method_not_allowed(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     use axum::response::IntoResponse;
+    let method = request.method().clone();
+    let response = next.run(request).await;
     if response.status() != axum::http::StatusCode::METHOD_NOT_ALLOWED {
         return response;
     }
-    let allowed = response.headers().get(axum::http::header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let error = ApiError::invalid(format!("method: this route answers {allowed}")).with_status(axum::http::StatusCode::METHOD_NOT_ALLOWED);
-    let mut answer = error.into_response();
-    if let Ok(value) = axum::http::HeaderValue::from_str(&allowed) {
-        answer.headers_mut().insert(axum::http::header::ALLOW, value);
-    }
-    answer
+    let message = format!("method: this route does not answer {method}; /api/v1/openapi.json lists each route's methods");
+    ApiError::invalid(message).with_status(axum::http::StatusCode::METHOD_NOT_ALLOWED).into_response()
 }
-
 /// Whether a path belongs to this API (its errors are [`ApiError`]s).
 pub fn owns(path: &str) -> bool {
     path.starts_with("/api/v1/")
