@@ -6,7 +6,9 @@ ENV := target/toolchain.env
 WITH_TOOLCHAIN := source $(ENV) &&
 LEPTOS_BUILD := cargo leptos build $${LAKELINE_LIB_CARGO_ARGS:+--lib-cargo-args="$$LAKELINE_LIB_CARGO_ARGS"}
 
-.PHONY: run test build toolchain test-rust test-browser release bench
+.PHONY: run test build toolchain test-rust test-browser check-test-logs release bench
+# Where the tests write their servers' logs and the secrets they used (checked by check-test-logs).
+TEST_LOGS := $(CURDIR)/target/test-logs
 
 toolchain:
 	@scripts/toolchain.sh
@@ -18,15 +20,21 @@ build: toolchain
 run: build
 	LEPTOS_SITE_ROOT=target/site target/debug/lakeline
 
-## Build, then run every test: Rust unit and integration tests, then the browser tests.
-test: build test-rust test-browser
+## Build, then run every test: Rust unit and integration tests, then the browser tests; then
+## check that no password, session id or token appears in any log of the run.
+test: build test-rust test-browser check-test-logs
 
 test-rust: toolchain
-	$(WITH_TOOLCHAIN) cargo test --workspace
+	rm -rf $(TEST_LOGS)/rust
+	$(WITH_TOOLCHAIN) LAKELINE_TEST_LOG_DIR=$(TEST_LOGS)/rust cargo test --workspace
 
 test-browser: build
 	@scripts/browser-deps.sh
-	cd tests/browser && LAKELINE_BIN=$(CURDIR)/target/debug/lakeline npm test
+	rm -rf $(TEST_LOGS)/browser
+	cd tests/browser && LAKELINE_TEST_LOG_DIR=$(TEST_LOGS)/browser LAKELINE_BIN=$(CURDIR)/target/debug/lakeline npm test
+
+check-test-logs:
+	scripts/check-test-logs.sh $(TEST_LOGS)
 
 ## An optimised build for production use (slow on small machines).
 release: toolchain

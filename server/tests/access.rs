@@ -311,6 +311,7 @@ async fn admins_add_users_change_roles_and_disable_accounts_at_once() {
     as_otto.addr = admin.addr;
     as_otto.sign_in("otto", PASSWORD).await.unwrap();
     let token = as_otto.call(CreateToken { owner: String::new(), name: "otto's script".into(), role: Role::Operator }).await.unwrap().secret;
+    common::logs::secret(&token);
     let me = |token: String| {
         let url = admin.url("/api/v1/me");
         async move { reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap().json::<serde_json::Value>().await.unwrap() }

@@ -26,7 +26,9 @@ const ROUTES: &[(&str, &str, Option<Role>)] = &[
 
 /// An API token of `role` for the app's signed-in user (made as the UI makes it).
 async fn token(app: &TestApp, role: Role) -> String {
-    app.call(CreateToken { owner: String::new(), name: format!("{role} script"), role }).await.expect("a token is made").secret
+    let secret = app.call(CreateToken { owner: String::new(), name: format!("{role} script"), role }).await.expect("a token is made").secret;
+    common::logs::secret(&secret);
+    secret
 }
 
 async fn send(app: &TestApp, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
@@ -192,6 +194,7 @@ async fn lakeline_run_wait_exits_with_the_pipeline_runs_result() {
     let (code, out, err) = lakeline(&app, "", &["--data-dir", &data_dir, "token", "create", "nightly CI", "--user", "test-admin", "--role", "operator"]).await;
     assert_eq!(code, Some(0), "{err}");
     let secret = out.trim().to_string();
+    common::logs::secret(&secret);
     assert!(secret.starts_with("llt_") && !secret.contains('\n'), "only the token on standard output: {secret}");
 
     // Token and server as flags this time.

@@ -1,7 +1,7 @@
 // Starts the real Lakeline binary in a fresh data directory on an ephemeral port, and a headless
 // Chromium to drive it.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before } from 'node:test';
@@ -20,6 +20,19 @@ function projectDir(dataDir) {
   return dir;
 }
 
+/** With LAKELINE_TEST_LOG_DIR set (`make test`), the servers' logs and the secrets the tests used
+ * are written there, for scripts/check-test-logs.sh to check that no secret reaches a log. */
+const logDir = process.env.LAKELINE_TEST_LOG_DIR;
+
+/** Notes secrets (passwords, session cookies, tokens) for the check of the run's logs. */
+export function noteSecrets(...values) {
+  if (!logDir) return;
+  mkdirSync(logDir, { recursive: true });
+  appendFileSync(join(logDir, `browser-${process.pid}.secrets`), values.map((v) => v + '\n').join(''));
+}
+
+let servers = 0;
+
 /** The password of the users the browser tests create. */
 export const PASSWORD = 'a password for browser tests';
 /** One user per role, made with `lakeline user add` before the server starts. */
@@ -27,6 +40,7 @@ export const USERS = { viewer: 'vera', operator: 'otto', admin: 'ada' };
 
 export async function startLakeline(extraEnv = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'lakeline-browser-'));
+  noteSecrets(PASSWORD);
   const binary = process.env.LAKELINE_BIN ?? join(root, 'target/debug/lakeline');
   for (const [role, name] of Object.entries(USERS)) {
     const added = spawnSync(binary, ['--data-dir', dataDir, 'user', 'add', name, '--role', role, '--password-stdin'], { input: PASSWORD + '\n' });
@@ -37,7 +51,7 @@ export async function startLakeline(extraEnv = {}) {
     env: {
       ...process.env,
       LEPTOS_SITE_ROOT: join(root, 'target/site'),
-      RUST_LOG: 'info',
+      RUST_LOG: 'info,lakeline=debug,tower_http=debug',
       // The pipeline's Python venv is built once per machine and shared with the Rust tests.
       LAKELINE_RUNTIMES_DIR: join(root, 'target/tmp/runtimes'),
       LAKELINE_PROJECT_DIR: projectDir(dataDir),
@@ -70,6 +84,10 @@ export async function startLakeline(extraEnv = {}) {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)));
       rmSync(dataDir, { recursive: true, force: true });
+      if (logDir) {
+        mkdirSync(logDir, { recursive: true });
+        writeFileSync(join(logDir, `browser-${process.pid}-${++servers}.log`), log);
+      }
     },
   };
 }
@@ -100,6 +118,8 @@ export async function signIn(page, url, name) {
   await page.fill('#password', PASSWORD);
   await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/sign-in'), { timeout: 15_000 }), page.click('[data-test="sign-in-submit"]')]);
   await page.locator('[data-test="session-user"]').waitFor({ timeout: 15_000 });
+  const cookies = await page.context().cookies();
+  noteSecrets(...cookies.filter((c) => c.name === 'lakeline_session').map((c) => c.value));
 }
 
 /** Registers hooks that start Lakeline and a browser before the file's tests (signed in as the

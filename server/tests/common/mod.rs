@@ -197,6 +197,8 @@ impl TestApp {
         }
         self.set_cookie = set_cookie;
         let cookie = cookie.expect("a signed-in answer sets the session cookie");
+        logs::secret(password);
+        logs::secret(cookie.trim_start_matches("lakeline_session="));
         self.cookie = Some(cookie.clone());
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(reqwest::header::COOKIE, cookie.parse().expect("a cookie header"));
