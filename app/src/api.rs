@@ -51,6 +51,8 @@ pub struct PipelineRunSummary {
     pub model_version: Option<i64>,
     /// The deployment's current state (a later run's deployment replaces it: then stopped).
     pub deployment: Option<DeploymentState>,
+    /// How many notes people left on the run.
+    pub note_count: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,6 +109,17 @@ pub struct PipelineRunDetail {
     pub run: PipelineRunSummary,
     pub lineage: Lineage,
     pub logs: Vec<StageLog>,
+    /// Notes on the run, oldest first.
+    pub notes: Vec<NoteView>,
+}
+
+/// A note someone left on a pipeline run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoteView {
+    pub author: String,
+    pub at: String,
+    pub text: String,
 }
 
 /// History filters; empty fields do not filter.
@@ -118,6 +131,12 @@ pub struct HistoryFilter {
     pub to: String,
     pub who: String,
     pub snapshot: String,
+    /// Runs with a note containing this text.
+    #[serde(default)]
+    pub note: String,
+    /// Only runs with notes.
+    #[serde(default)]
+    pub with_notes: bool,
 }
 
 /// Where a page of history starts: the newest runs, the runs older than run `before`, or the
@@ -406,4 +425,10 @@ pub async fn add_user(name: String, role: Role, password: String) -> Result<User
 #[server(endpoint = "update_user")]
 pub async fn update_user(name: String, role: Role, disabled: bool) -> Result<UserView, AppError> {
     crate::backend::with(Role::Admin, |b, c| async move { b.update_user(&c, name, role, disabled).await }).await
+}
+
+/// Leaves a note on a pipeline run (operators).
+#[server(endpoint = "add_note")]
+pub async fn add_note(id: i64, text: String) -> Result<NoteView, AppError> {
+    crate::backend::with(Role::Operator, |b, c| async move { b.add_note(&c, id, text).await }).await
 }

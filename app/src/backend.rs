@@ -39,6 +39,7 @@ pub trait Backend: Send + Sync + 'static {
     async fn users(&self) -> Result<Vec<UserView>, AppError>;
     async fn add_user(&self, caller: &Caller, name: String, role: Role, password: String) -> Result<UserView, AppError>;
     async fn update_user(&self, caller: &Caller, name: String, role: Role, disabled: bool) -> Result<UserView, AppError>;
+    async fn add_note(&self, caller: &Caller, run_id: i64, text: String) -> Result<NoteView, AppError>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

@@ -18,6 +18,8 @@ pub enum ChangeKind {
     Lineage,
     /// A deployment's state changed, for example when a later run replaced it.
     Deployment,
+    /// Someone left a note on the run.
+    Note,
     /// The server dropped events for this browser: refetch everything shown.
     Resync,
 }

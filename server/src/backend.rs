@@ -18,6 +18,7 @@ use crate::pipeline::definition::Definition;
 use crate::pipeline::tracker::{Tracker, TrackerError};
 use crate::store::history::{Cursor, FilterText, HistoryQuery};
 use crate::store::audit::Actor;
+use crate::store::notes::MAX_NOTE;
 use crate::store::Store;
 use domain::{Role, RunRequest};
 use tracing::Instrument;
@@ -94,6 +95,16 @@ impl OwnedActor {
     }
 }
 
+/// The start of a text, for an audit entry.
+fn first_words(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    match line.char_indices().nth(80) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None if line.len() < text.len() => format!("{line}…"),
+        None => line.to_string(),
+    }
+}
+
 /// Sets (or clears) the session cookie on this server function's response.
 fn set_cookie(cookie: &str) {
     if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
@@ -139,7 +150,8 @@ impl ServerBackend {
     /// A run with its lineage and logs, as the tracker stored them.
     async fn detail(&self, id: i64) -> Result<PipelineRunDetail, AppError> {
         let (row, stages) = self.store.pipeline_run(id).await.map_err(store_error)?.ok_or_else(|| AppError::NotFound(format!("there is no pipeline run {id}")))?;
-        Ok(PipelineRunDetail { run: views::summary(&row, &stages, Utc::now()), lineage: views::lineage(&row), logs: stages.iter().map(views::log).collect() })
+        let notes = self.store.notes(id).await.map_err(store_error)?.into_iter().map(views::note).collect();
+        Ok(PipelineRunDetail { run: views::summary(&row, &stages, Utc::now()), lineage: views::lineage(&row), logs: stages.iter().map(views::log).collect(), notes })
     }
 
     /// Checks the jobs against their definition in the workspace (a user's action) and keeps the
@@ -220,7 +232,15 @@ impl app::backend::Backend for ServerBackend {
     }
 
     async fn history(&self, filter: HistoryFilter, cursor: HistoryCursor) -> Result<HistoryPage, AppError> {
-        let text = FilterText { status: &filter.status, from: &filter.from, to: &filter.to, who: &filter.who, snapshot: &filter.snapshot };
+        let text = FilterText {
+            status: &filter.status,
+            from: &filter.from,
+            to: &filter.to,
+            who: &filter.who,
+            snapshot: &filter.snapshot,
+            note: &filter.note,
+            with_notes: filter.with_notes,
+        };
         let query = HistoryQuery::parse(text).map_err(|e| AppError::Invalid(format!("History filter {e}")))?;
         let at = match (cursor.before, cursor.after) {
             (Some(_), Some(_)) => return Err(AppError::Invalid("history: give before or after, not both".into())),
@@ -378,6 +398,26 @@ impl app::backend::Backend for ServerBackend {
         self.audit(&OwnedActor::of(caller), "token.revoke", &detail, "ok").await?;
         let token = self.store.token(id).await.map_err(store_error)?.unwrap_or(token);
         Ok(views::token(token))
+    }
+
+    async fn add_note(&self, caller: &Caller, run_id: i64, text: String) -> Result<NoteView, AppError> {
+        let text = text.trim().to_string();
+        let checked = if text.is_empty() {
+            Err(AppError::Invalid("text: write the note first".into()))
+        } else if text.chars().count() > MAX_NOTE {
+            Err(AppError::Invalid(format!("text: a note holds at most {MAX_NOTE} characters")))
+        } else if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            Err(AppError::Invalid("text: contains a control character; type plain text".into()))
+        } else {
+            Ok(())
+        };
+        let detail = format!("pipeline run {run_id}");
+        self.audit_refusal(&OwnedActor::of(caller), "run.note", &detail, checked).await?;
+        let added = self.store.add_note(run_id, caller.name(), &text).await.map_err(store_error)?.ok_or_else(|| AppError::NotFound(format!("there is no pipeline run {run_id}")));
+        let note = self.audit_refusal(&OwnedActor::of(caller), "run.note", &detail, added).await?;
+        self.audit(&OwnedActor::of(caller), "run.note", &format!("{detail}: {}", first_words(&text)), "ok").await?;
+        self.tracker.announce_note(run_id);
+        Ok(views::note(note))
     }
 
     async fn users(&self) -> Result<Vec<UserView>, AppError> {

@@ -1,11 +1,12 @@
 //! The UI's view types (`app::api`), built in one place from Lakeline's store rows and domain.
 //! Nothing else constructs them; the store and the tracker never see them.
 
-use app::api::{AuditEntry, DeploymentView, KeyValue, Lineage, PipelineRunSummary, QualityPoint, StageLog, StageView, TokenView, UserView};
+use app::api::{AuditEntry, DeploymentView, KeyValue, Lineage, PipelineRunSummary, NoteView, QualityPoint, StageLog, StageView, TokenView, UserView};
 use chrono::{DateTime, Utc};
 
 use crate::store::audit::AuditEvent;
 use crate::store::pipeline_runs::{PipelineRunRow, QualityRow, StageRow};
+use crate::store::notes::NoteRow;
 use crate::store::tokens::TokenRow;
 use crate::store::users::UserRow;
 
@@ -51,7 +52,12 @@ pub fn summary(run: &PipelineRunRow, stages: &[StageRow], now: DateTime<Utc>) ->
         recall: run.lineage.recall,
         model_version: run.lineage.model_version_number,
         deployment: run.lineage.deployment(),
+        note_count: run.note_count,
     }
+}
+
+pub fn note(row: NoteRow) -> NoteView {
+    NoteView { author: row.author, at: rfc3339(&row.created_at), text: row.body }
 }
 
 /// The lineage as Lakeline stored it: the ids, and what was read of them once the run ended.

@@ -21,6 +21,7 @@ const SERVER_FUNCTIONS: &[(&str, &str, Option<Role>)] = &[
     ("trigger_pipeline", "arguments=&environment=", Some(Role::Operator)),
     ("stop_pipeline", "id=1", Some(Role::Operator)),
     ("test_prediction", "request=%7B%7D", Some(Role::Operator)),
+    ("add_note", "id=999&text=x", Some(Role::Operator)),
     ("pipeline_setup", "", Some(Role::Admin)),
     ("check_pipeline_setup", "", Some(Role::Admin)),
     ("apply_pipeline_setup", "", Some(Role::Admin)),
@@ -125,6 +126,10 @@ async fn every_server_function_the_stream_and_the_pages_answer_by_role() {
                 assert!(to.starts_with("/sign-in?next=") || to == "/setup", "anonymous {page} → {to}");
             } else if role.is_some_and(|r| r.may(needed)) {
                 assert!(response.status().is_success() || response.status() == StatusCode::NOT_FOUND, "{role:?} {page}: {}", response.status());
+                let session = app.session_cookie().unwrap();
+                let html = response.text().await.unwrap();
+                assert!(!html.contains(session.trim_start_matches("lakeline_session=")), "{role:?} {page}: the page shows the session id");
+                assert!(!html.contains(PASSWORD), "{role:?} {page}: the page shows a password");
             } else {
                 // The page renders, saying what the role may not see.
                 assert_eq!(response.status(), StatusCode::FORBIDDEN, "{role:?} {page}");

@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::TestApp;
 use futures_util::StreamExt;
 
-const PAGES: &[&str] = &["/", "/history", "/history?status=failed&cursor=before-5", "/runs/1", "/runs/999", "/settings", "/nowhere"];
+const PAGES: &[&str] = &["/", "/history", "/history?status=failed&cursor=before-5", "/runs/1", "/runs/999", "/settings", "/tokens", "/users", "/audit", "/nowhere"];
 const CLIENTS: usize = 50;
 const ROUNDS: usize = 10;
 

@@ -57,6 +57,18 @@ test('set up, run, watch live, review history and lineage, predict', { timeout: 
   assert.match(await page.locator('[data-test="lineage-build"]').innerText(), /built/);
   assert.equal(await page.locator('[data-test="lineage-deployment-status"]').innerText(), 'deployed');
 
+  // A note on the run: shown on the run page at once, marked in History, found by its text.
+  await page.fill('#note-text', 'Examined: batch looks healthy');
+  await page.click('[data-test="add-note-submit"]');
+  const note = page.locator('[data-test="note"]');
+  await note.waitFor();
+  assert.match(await note.innerText(), /ada[\s\S]*Examined: batch looks healthy/);
+  await page.goto(`${lakeline.server.url}/history?note=healthy`, { waitUntil: 'networkidle' });
+  assert.equal(await page.locator('[data-test="history-row"]').count(), 1);
+  assert.match(await page.locator('[data-test="note-marker"]').innerText(), /1/);
+  await page.goto(`${lakeline.server.url}/history?note=nothing-like-this`, { waitUntil: 'networkidle' });
+  assert.equal(await page.locator('[data-test="history-row"]').count(), 0);
+
   // Filtering history by snapshot id finds exactly this run.
   await page.goto(`${lakeline.server.url}/history?snapshot=${snapshot}`, { waitUntil: 'networkidle' });
   assert.equal(await page.locator('[data-test="history-row"]').count(), 1);

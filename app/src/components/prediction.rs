@@ -11,6 +11,10 @@ const EXAMPLE: &str = r#"{"iot_signal_1": 5, "iot_signal_2": 6, "iot_signal_3": 
 pub fn PredictionPanel(changes: RwSignal<u64>) -> impl IntoView {
     let latest = Resource::new(move || changes.try_get().unwrap_or_default(), |_| latest_deployment());
     let predict = ServerAction::<TestPrediction>::new();
+    // Its signals, taken now: `pending()`, `value()` and `version()` panic when called after a
+    // hung-up render disposed the action; the signals read as `None` then.
+    let predict_busy = predict.pending();
+    let predict_value = predict.value();
     let request = RwSignal::new(EXAMPLE.to_string());
     view! {
         <section class="panel" data-test="deployment-panel">
@@ -40,11 +44,11 @@ pub fn PredictionPanel(changes: RwSignal<u64>) -> impl IntoView {
                 <textarea id="prediction-request" rows="3" data-test="prediction-request"
                     prop:value=move || request.try_get().unwrap_or_default()
                     on:input=move |ev| request.set(event_target_value(&ev))></textarea>
-                <button type="submit" data-test="predict" disabled=move || predict.pending().try_get().unwrap_or(false)>"Send test prediction"</button>
+                <button type="submit" data-test="predict" disabled=move || predict_busy.try_get().unwrap_or(false)>"Send test prediction"</button>
             </form>
             </Show>
             </Transition>
-            {move || predict.value().try_get().flatten().map(|r| match r {
+            {move || predict_value.try_get().flatten().map(|r| match r {
                 Ok(answer) => view! { <pre class="prediction-answer" data-test="prediction-answer">{answer}</pre> }.into_any(),
                 Err(e) => view! { <p class="error-box" data-test="prediction-error">{e.to_string()}</p> }.into_any(),
             })}

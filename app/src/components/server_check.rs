@@ -7,8 +7,12 @@ use crate::api::ServerStatus;
 #[component]
 pub fn ServerCheck() -> impl IntoView {
     let check = ServerAction::<crate::api::GetServerStatus>::new();
+    // Its signals, taken now: `pending()`, `value()` and `version()` panic when called after a
+    // hung-up render disposed the action; the signals read as `None` then.
+    let check_busy = check.pending();
+    let check_value = check.value();
     let result = move || {
-        check.value().get().map(|outcome| match outcome {
+        check_value.try_get().flatten().map(|outcome| match outcome {
             Ok(ServerStatus { version, uptime_seconds, workspace, .. }) => view! {
                 <span class="server-check ok" data-test="server-check-result">
                     {format!("Lakeline {version} · up {uptime_seconds}s · {workspace}")}
@@ -26,7 +30,7 @@ pub fn ServerCheck() -> impl IntoView {
             <button
                 type="button"
                 data-test="server-check"
-                disabled=move || check.pending().get()
+                disabled=move || check_busy.try_get().unwrap_or(false)
                 on:click=move |_| {
                     check.dispatch(crate::api::GetServerStatus {});
                 }

@@ -28,8 +28,9 @@ pub fn may(role: Role) -> impl Fn() -> bool + Copy + Send + Sync + 'static {
 pub fn SessionBadge() -> impl IntoView {
     let session = use_context::<Session>().expect("the layout provides the session");
     let sign_out = ServerAction::<SignOut>::new();
+    let sign_out_value = sign_out.value();
     Effect::new(move |_| {
-        if sign_out.value().get().is_some_and(|r| r.is_ok()) {
+        if sign_out_value.try_get().flatten().is_some_and(|r| r.is_ok()) {
             go_to("/sign-in");
         }
     });

@@ -15,7 +15,15 @@ pub fn HistoryPage() -> impl IntoView {
         let q = query.try_get().unwrap_or_default();
         let get = |k: &str| q.get(k).unwrap_or_default();
         (
-            HistoryFilter { status: get("status"), from: get("from"), to: get("to"), who: get("who"), snapshot: get("snapshot") },
+            HistoryFilter {
+                status: get("status"),
+                from: get("from"),
+                to: get("to"),
+                who: get("who"),
+                snapshot: get("snapshot"),
+                note: get("note"),
+                with_notes: get("with_notes") == "true",
+            },
             get("cursor"),
         )
     };
@@ -23,7 +31,17 @@ pub fn HistoryPage() -> impl IntoView {
     let link = move |c: HistoryCursor| {
         let (f, _) = filter();
         let q = |v: &str| encode(v);
-        format!("/history?status={}&from={}&to={}&who={}&snapshot={}&cursor={}", q(&f.status), q(&f.from), q(&f.to), q(&f.who), q(&f.snapshot), c.encode())
+        format!(
+            "/history?status={}&from={}&to={}&who={}&snapshot={}&note={}&with_notes={}&cursor={}",
+            q(&f.status),
+            q(&f.from),
+            q(&f.to),
+            q(&f.who),
+            q(&f.snapshot),
+            q(&f.note),
+            f.with_notes,
+            c.encode()
+        )
     };
     view! {
         <Title text="History"/>
@@ -44,6 +62,8 @@ pub fn HistoryPage() -> impl IntoView {
                     <label>"To " <input type="date" name="to" value=f.to.clone()/></label>
                     <label>"Who " <input name="who" value=f.who.clone() size="10"/></label>
                     <label>"Snapshot " <input name="snapshot" value=f.snapshot.clone() size="20" data-test="filter-snapshot"/></label>
+                    <label>"Note " <input name="note" value=f.note.clone() size="12" data-test="filter-note"/></label>
+                    <label><input type="checkbox" name="with_notes" value="true" checked=f.with_notes data-test="filter-with-notes"/>" with notes"</label>
                 }
             }}
             <button type="submit">"Filter"</button>
@@ -71,7 +91,12 @@ pub fn HistoryPage() -> impl IntoView {
                                     }).collect_view();
                                     view! {
                                         <tr data-test="history-row">
-                                            <td><a href=format!("/runs/{}", r.id)>{format!("#{}", r.id)}</a></td>
+                                            <td>
+                                                <a href=format!("/runs/{}", r.id)>{format!("#{}", r.id)}</a>
+                                                {(r.note_count > 0).then(|| view! {
+                                                    <span class="note-marker" data-test="note-marker" title=format!("{} note(s)", r.note_count)>{format!(" ✎{}", r.note_count)}</span>
+                                                })}
+                                            </td>
                                             <td>{when(&r.created_at)}</td>
                                             <td>{who(&r.triggered_by, r.source)}</td>
                                             <td><span class=format!("status {}", r.status)>{r.status.as_str()}</span></td>

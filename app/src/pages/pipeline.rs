@@ -18,9 +18,16 @@ pub fn PipelinePage() -> impl IntoView {
     let any_change = count_changes(changes, |_| true);
     let model_changes = count_changes(changes, |c| c.touches_models());
     let trigger = ServerAction::<TriggerPipeline>::new();
+    // Its signals, taken now: `pending()`, `value()` and `version()` panic when called after a
+    // hung-up render disposed the action; the signals read as `None` then.
+    let trigger_busy = trigger.pending();
+    let trigger_value = trigger.value();
+    let trigger_version = trigger.version();
     let stop = ServerAction::<StopPipeline>::new();
+    let stop_value = stop.value();
+    let stop_version = stop.version();
     let current = Resource::new(
-        move || (any_change.try_get().unwrap_or_default(), trigger.version().try_get().unwrap_or_default(), stop.version().try_get().unwrap_or_default()),
+        move || (any_change.try_get().unwrap_or_default(), trigger_version.try_get().unwrap_or_default(), stop_version.try_get().unwrap_or_default()),
         |_| current_pipeline_run(),
     );
     let quality = Resource::new(move || model_changes.try_get().unwrap_or_default(), |_| quality_series());
@@ -41,7 +48,7 @@ pub fn PipelinePage() -> impl IntoView {
             <Transition fallback=|| ()>
                 <Show when=operator>
                     <button class="primary" data-test="run-pipeline" on:click=move |_| confirming.set(true)
-                        disabled=move || trigger.pending().try_get().unwrap_or(false) || running.try_get().unwrap_or(false)>
+                        disabled=move || trigger_busy.try_get().unwrap_or(false) || running.try_get().unwrap_or(false)>
                         "Run pipeline"
                     </button>
                 </Show>
@@ -65,8 +72,8 @@ pub fn PipelinePage() -> impl IntoView {
                 </div>
             </form>
         </Show>
-        {move || trigger.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error-box" data-test="trigger-error">{e.to_string()}</p> })}
-        {move || stop.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error-box">{e.to_string()}</p> })}
+        {move || trigger_value.try_get().flatten().and_then(|r| r.err()).map(|e| view! { <p class="error-box" data-test="trigger-error">{e.to_string()}</p> })}
+        {move || stop_value.try_get().flatten().and_then(|r| r.err()).map(|e| view! { <p class="error-box">{e.to_string()}</p> })}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || current.try_get().flatten().map(|result| match result {
                 Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),

@@ -2,9 +2,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{get_pipeline_run, KeyValue, Stage};
+use crate::api::{get_pipeline_run, AddNote, KeyValue, NoteView, Role, Stage};
 use crate::components::format::{deployment, duration, when, when_opt, who};
 use crate::components::live::{count_changes, use_changes};
+use crate::components::session::may;
 
 fn table(rows: Vec<KeyValue>, test: &'static str) -> impl IntoView {
     view! {
@@ -92,6 +93,7 @@ pub fn RunDetailPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        <Notes run_id=run.id notes=d.notes.clone()/>
                         <h2>"Logs"</h2>
                         {d.logs.into_iter().map(|log| view! {
                             <details class="log" open=log.stage == Stage::NewBatch>
@@ -103,5 +105,49 @@ pub fn RunDetailPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// The run's notes, oldest first, and (for operators) a form to add one. A new note comes back
+/// as a change event, which refetches the run.
+#[component]
+fn Notes(run_id: i64, notes: Vec<NoteView>) -> impl IntoView {
+    let add = ServerAction::<AddNote>::new();
+    // Its signals, taken now: `pending()`, `value()` and `version()` panic when called after a
+    // hung-up render disposed the action; the signals read as `None` then.
+    let add_busy = add.pending();
+    let add_value = add.value();
+    let text = RwSignal::new(String::new());
+    let operator = may(Role::Operator);
+    Effect::new(move |_| {
+        if add_value.try_get().flatten().is_some_and(|r| r.is_ok()) {
+            text.set(String::new());
+        }
+    });
+    view! {
+        <h2>"Notes"</h2>
+        {if notes.is_empty() {
+            view! { <p class="empty" data-test="no-notes">"No notes yet."</p> }.into_any()
+        } else {
+            view! {
+                <ul class="notes" data-test="notes">
+                    {notes.into_iter().map(|n| view! {
+                        <li data-test="note"><p class="meta">{format!("{} · {}", n.author, when(&n.at))}</p><p class="note-text">{n.text}</p></li>
+                    }).collect_view()}
+                </ul>
+            }.into_any()
+        }}
+        <Show when=operator>
+            <form class="note-form" data-test="add-note" on:submit=move |ev| {
+                ev.prevent_default();
+                add.dispatch(AddNote { id: run_id, text: text.get_untracked() });
+            }>
+                <label for="note-text">"Add a note"</label>
+                <textarea id="note-text" rows="3" placeholder="What you found, what you decided" prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+                <button type="submit" data-test="add-note-submit" disabled=move || add_busy.try_get().unwrap_or(false)>"Add note"</button>
+            </form>
+            {move || add_value.try_get().flatten().and_then(|r| r.err()).map(|e| view! { <p class="error-box" data-test="note-error">{e.to_string()}</p> })}
+        </Show>
     }
 }

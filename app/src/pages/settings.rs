@@ -8,14 +8,26 @@ use crate::api::{get_settings, pipeline_setup, ApplyPipelineSetup, CheckPipeline
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let apply = ServerAction::<ApplyPipelineSetup>::new();
+    // Actions' signals, taken now: `pending()`, `value()` and `version()` panic when called after a
+    // hung-up render disposed the actions; the signals read as `None` then.
+    let apply_busy = apply.pending();
+    let apply_version = apply.version();
+    let apply_value = apply.value();
     let check = ServerAction::<CheckPipelineSetup>::new();
+    let check_busy = check.pending();
+    let check_version = check.version();
     let save = ServerAction::<SaveSettings>::new();
+    let save_version = save.version();
+    let save_value = save.value();
     let dedupe = ServerAction::<RemoveDuplicateJobs>::new();
+    let dedupe_busy = dedupe.pending();
+    let dedupe_version = dedupe.version();
+    let dedupe_value = dedupe.value();
     let setup = Resource::new(
-        move || (apply.version().get(), check.version().get(), save.version().get(), dedupe.version().get()),
+        move || (apply_version.try_get().unwrap_or_default(), check_version.try_get().unwrap_or_default(), save_version.try_get().unwrap_or_default(), dedupe_version.try_get().unwrap_or_default()),
         |_| pipeline_setup(),
     );
-    let settings = Resource::new(move || save.version().get(), |_| get_settings());
+    let settings = Resource::new(move || save_version.try_get().unwrap_or_default(), |_| get_settings());
     view! {
         <Title text="Settings"/>
         <h1>"Settings"</h1>
@@ -48,7 +60,7 @@ pub fn SettingsPage() -> impl IntoView {
                             </tbody>
                         </table>
                         {(duplicates > 0).then(|| view! {
-                            <button class="danger" data-test="remove-duplicates" disabled=move || dedupe.pending().try_get().unwrap_or(false)
+                            <button class="danger" data-test="remove-duplicates" disabled=move || dedupe_busy.try_get().unwrap_or(false)
                                 on:click=move |_| { dedupe.dispatch(RemoveDuplicateJobs {}); }>
                                 {format!("Remove {duplicates} duplicate job(s)")}
                             </button>
@@ -56,17 +68,17 @@ pub fn SettingsPage() -> impl IntoView {
                     }.into_any() },
                 })}
             </Transition>
-            <button class="primary" data-test="setup-jobs" disabled=move || apply.pending().get()
+            <button class="primary" data-test="setup-jobs" disabled=move || apply_busy.try_get().unwrap_or(false)
                 on:click=move |_| { apply.dispatch(ApplyPipelineSetup {}); }>
                 "Create missing jobs and repair drifted ones"
             </button>
             " "
-            <button data-test="check-setup" disabled=move || check.pending().get()
+            <button data-test="check-setup" disabled=move || check_busy.try_get().unwrap_or(false)
                 on:click=move |_| { check.dispatch(CheckPipelineSetup {}); }>
                 "Check again"
             </button>
-            {move || apply.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error-box">{e.to_string()}</p> })}
-            {move || dedupe.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error-box">{e.to_string()}</p> })}
+            {move || apply_value.try_get().flatten().and_then(|r| r.err()).map(|e| view! { <p class="error-box">{e.to_string()}</p> })}
+            {move || dedupe_value.try_get().flatten().and_then(|r| r.err()).map(|e| view! { <p class="error-box">{e.to_string()}</p> })}
         </section>
         <section class="panel">
             <h2>"Pipeline settings"</h2>
@@ -76,7 +88,7 @@ pub fn SettingsPage() -> impl IntoView {
                     Ok(s) => view! { <SettingsForm settings=s save=save/> }.into_any(),
                 })}
             </Transition>
-            {move || save.value().get().map(|r| match r {
+            {move || save_value.try_get().flatten().map(|r| match r {
                 Ok(_) => view! { <p class="ok-box">"Saved."</p> }.into_any(),
                 Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
             })}
@@ -86,6 +98,7 @@ pub fn SettingsPage() -> impl IntoView {
 
 #[component]
 fn SettingsForm(settings: PipelineSettings, save: ServerAction<SaveSettings>) -> impl IntoView {
+    let save_busy = save.pending();
     let fields = [
         ("owner_suffix", "Owner suffix (job, table, experiment and model names)", settings.owner_suffix.clone()),
         ("runtime_kernel", "Runtime kernel (empty: the newest Python)", settings.runtime_kernel.clone()),
@@ -116,7 +129,7 @@ fn SettingsForm(settings: PipelineSettings, save: ServerAction<SaveSettings>) ->
                 <label for=key>{label}</label>
                 <input id=key name=key prop:value=move || signal.try_get().unwrap_or_default() on:input=move |ev| signal.set(event_target_value(&ev))/>
             }).collect_view()}
-            <button type="submit" disabled=move || save.pending().try_get().unwrap_or(false)>"Save settings"</button>
+            <button type="submit" disabled=move || save_busy.try_get().unwrap_or(false)>"Save settings"</button>
         </form>
     }
 }

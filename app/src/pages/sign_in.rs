@@ -16,11 +16,15 @@ fn next_page(next: Option<String>) -> String {
 pub fn SignInPage() -> impl IntoView {
     let query = use_query_map();
     let sign_in = ServerAction::<SignIn>::new();
+    // Actions' signals, taken now: `pending()`, `value()` and `version()` panic when called after a
+    // hung-up render disposed the actions; the signals read as `None` then.
+    let sign_in_busy = sign_in.pending();
+    let sign_in_value = sign_in.value();
     let first = Resource::new(|| (), |_| needs_first_admin());
     let name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     Effect::new(move |_| {
-        if sign_in.value().get().is_some_and(|r| r.is_ok()) {
+        if sign_in_value.try_get().flatten().is_some_and(|r| r.is_ok()) {
             go_to(&next_page(query.get_untracked().get("next")));
         }
     });
@@ -42,9 +46,9 @@ pub fn SignInPage() -> impl IntoView {
                 <label for="password">"Password"</label>
                 <input id="password" name="password" type="password" autocomplete="current-password"
                     prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/>
-                <button type="submit" class="primary" data-test="sign-in-submit" disabled=move || sign_in.pending().get()>"Sign in"</button>
+                <button type="submit" class="primary" data-test="sign-in-submit" disabled=move || sign_in_busy.try_get().unwrap_or(false)>"Sign in"</button>
             </form>
-            {move || sign_in.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error-box" data-test="sign-in-error">{e.to_string()}</p> })}
+            {move || sign_in_value.try_get().flatten().and_then(|r| r.err()).map(|e| view! { <p class="error-box" data-test="sign-in-error">{e.to_string()}</p> })}
         </section>
     }
 }
@@ -53,12 +57,14 @@ pub fn SignInPage() -> impl IntoView {
 #[component]
 pub fn SetupPage() -> impl IntoView {
     let create = ServerAction::<CreateFirstAdmin>::new();
+    let create_busy = create.pending();
+    let create_value = create.value();
     let name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let again = RwSignal::new(String::new());
     let mismatch = RwSignal::new(false);
     Effect::new(move |_| {
-        if create.value().get().is_some_and(|r| r.is_ok()) {
+        if create_value.try_get().flatten().is_some_and(|r| r.is_ok()) {
             go_to("/settings");
         }
     });
@@ -82,10 +88,10 @@ pub fn SetupPage() -> impl IntoView {
                 <input id="password" type="password" autocomplete="new-password" prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/>
                 <label for="again">"Password again"</label>
                 <input id="again" type="password" autocomplete="new-password" prop:value=move || again.get() on:input=move |ev| again.set(event_target_value(&ev))/>
-                <button type="submit" class="primary" data-test="setup-submit" disabled=move || create.pending().get()>"Create admin and sign in"</button>
+                <button type="submit" class="primary" data-test="setup-submit" disabled=move || create_busy.try_get().unwrap_or(false)>"Create admin and sign in"</button>
             </form>
             <Show when=move || mismatch.get()><p class="error-box">"The two passwords differ."</p></Show>
-            {move || create.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error-box" data-test="setup-error">{e.to_string()}</p> })}
+            {move || create_value.try_get().flatten().and_then(|r| r.err()).map(|e| view! { <p class="error-box" data-test="setup-error">{e.to_string()}</p> })}
         </section>
     }
 }

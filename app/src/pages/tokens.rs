@@ -11,8 +11,16 @@ use crate::components::session::may;
 #[component]
 pub fn TokensPage() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
+    // Actions' signals, taken now: `pending()`, `value()` and `version()` panic when called after a
+    // hung-up render disposed the actions; the signals read as `None` then.
+    let create_busy = create.pending();
+    let create_version = create.version();
+    let create_value = create.value();
     let revoke = ServerAction::<RevokeToken>::new();
-    let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_tokens());
+    let revoke_busy = revoke.pending();
+    let revoke_version = revoke.version();
+    let revoke_value = revoke.value();
+    let tokens = Resource::new(move || (create_version.try_get().unwrap_or_default(), revoke_version.try_get().unwrap_or_default()), |_| list_tokens());
     let admin = may(Role::Admin);
     let name = RwSignal::new(String::new());
     let owner = RwSignal::new(String::new());
@@ -39,9 +47,9 @@ pub fn TokensPage() -> impl IntoView {
                     <label for="token-owner">"For user (empty: you)"</label>
                     <input id="token-owner" prop:value=move || owner.get() on:input=move |ev| owner.set(event_target_value(&ev))/>
                 </Show>
-                <button type="submit" class="primary" data-test="create-token" disabled=move || create.pending().get()>"Make token"</button>
+                <button type="submit" class="primary" data-test="create-token" disabled=move || create_busy.try_get().unwrap_or(false)>"Make token"</button>
             </form>
-            {move || create.value().get().map(|result| match result {
+            {move || create_value.try_get().flatten().map(|result| match result {
                 Ok(made) => view! {
                     <div class="ok-box" data-test="new-token-secret">
                         <p>{format!("Token “{}” for {} ({}). Copy it now: it is not shown again.", made.token.name, made.token.owner, made.token.role)}</p>
@@ -53,7 +61,7 @@ pub fn TokensPage() -> impl IntoView {
         </section>
         <section class="panel">
             <h2>"Tokens"</h2>
-            {move || revoke.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error-box">{e.to_string()}</p> })}
+            {move || revoke_value.try_get().flatten().and_then(|r| r.err()).map(|e| view! { <p class="error-box">{e.to_string()}</p> })}
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || tokens.try_get().flatten().map(|result| match result {
                     Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
@@ -73,7 +81,7 @@ pub fn TokensPage() -> impl IntoView {
                                             <td>{match revoked {
                                                 at @ Some(_) => view! { <span>{format!("revoked {}", when_opt(&at))}</span> }.into_any(),
                                                 None => view! {
-                                                    <button class="danger" data-test="revoke-token" disabled=move || revoke.pending().try_get().unwrap_or(false)
+                                                    <button class="danger" data-test="revoke-token" disabled=move || revoke_busy.try_get().unwrap_or(false)
                                                         on:click=move |_| { revoke.dispatch(RevokeToken { id }); }>"Revoke"</button>
                                                 }.into_any(),
                                             }}</td>

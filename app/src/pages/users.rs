@@ -14,8 +14,15 @@ fn role_options(selected: Role) -> impl IntoView {
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let add = ServerAction::<AddUser>::new();
+    // Its signals, taken now: `pending()`, `value()` and `version()` panic when called after a
+    // hung-up render disposed the action; the signals read as `None` then.
+    let add_busy = add.pending();
+    let add_version = add.version();
+    let add_value = add.value();
     let update = ServerAction::<UpdateUser>::new();
-    let users = Resource::new(move || (add.version().get(), update.version().get()), |_| list_users());
+    let update_version = update.version();
+    let update_value = update.value();
+    let users = Resource::new(move || (add_version.try_get().unwrap_or_default(), update_version.try_get().unwrap_or_default()), |_| list_users());
     let name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let role = RwSignal::new(Role::Viewer);
@@ -34,16 +41,16 @@ pub fn UsersPage() -> impl IntoView {
                 <select id="user-role" on:change=move |ev| if let Ok(r) = event_target_value(&ev).parse() { role.set(r) }>{role_options(Role::Viewer)}</select>
                 <label for="user-password">"First password"</label>
                 <input id="user-password" type="password" autocomplete="new-password" prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/>
-                <button type="submit" class="primary" data-test="add-user-submit" disabled=move || add.pending().get()>"Add user"</button>
+                <button type="submit" class="primary" data-test="add-user-submit" disabled=move || add_busy.try_get().unwrap_or(false)>"Add user"</button>
             </form>
-            {move || add.value().get().map(|r| match r {
+            {move || add_value.try_get().flatten().map(|r| match r {
                 Ok(user) => view! { <p class="ok-box">{format!("Added {} ({}).", user.name, user.role)}</p> }.into_any(),
                 Err(e) => view! { <p class="error-box" data-test="add-user-error">{e.to_string()}</p> }.into_any(),
             })}
         </section>
         <section class="panel">
             <h2>"Accounts"</h2>
-            {move || update.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error-box" data-test="update-user-error">{e.to_string()}</p> })}
+            {move || update_value.try_get().flatten().and_then(|r| r.err()).map(|e| view! { <p class="error-box" data-test="update-user-error">{e.to_string()}</p> })}
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || users.try_get().flatten().map(|result| match result {
                     Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),

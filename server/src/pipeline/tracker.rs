@@ -488,6 +488,11 @@ impl Tracker {
         let _ = self.events.send(change);
     }
 
+    /// Tells the pages showing run `id` that someone left a note on it.
+    pub fn announce_note(&self, id: i64) {
+        self.notify(Change::new(ChangeKind::Note, id));
+    }
+
     /// Starts a pipeline run: a run of New Batch. Refused while a chain is active.
     #[tracing::instrument(skip_all, err(level = "info", Display))]
     pub async fn trigger(&self, request: RunRequest, actor: Actor<'_>) -> Result<i64, TrackerError> {

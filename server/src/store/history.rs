@@ -21,6 +21,10 @@ pub struct HistoryQuery {
     pub who: Option<String>,
     /// A snapshot id: runs that made it or started from it.
     pub snapshot: Option<String>,
+    /// A part of a note's text, matched literally.
+    pub note: Option<String>,
+    /// Only runs with notes.
+    pub with_notes: bool,
 }
 
 /// A filter field that cannot be used, with a message a person can act on.
@@ -40,6 +44,8 @@ pub struct FilterText<'a> {
     pub to: &'a str,
     pub who: &'a str,
     pub snapshot: &'a str,
+    pub note: &'a str,
+    pub with_notes: bool,
 }
 
 impl HistoryQuery {
@@ -76,6 +82,8 @@ impl HistoryQuery {
             until: to.and_then(|d| d.succ_opt()).map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc()),
             who: text(filter.who),
             snapshot,
+            note: text(filter.note),
+            with_notes: filter.with_notes,
         })
     }
 
@@ -95,6 +103,14 @@ impl HistoryQuery {
         }
         if let Some(snapshot) = &self.snapshot {
             q.push(" AND (snapshot_id = ").push_bind(snapshot).push(" OR parent_snapshot_id = ").push_bind(snapshot).push(")");
+        }
+        if self.with_notes {
+            q.push(" AND note_count > 0");
+        }
+        if let Some(note) = &self.note {
+            q.push(" AND EXISTS (SELECT 1 FROM run_notes WHERE run_notes.pipeline_run_id = pipeline_runs.id AND body LIKE ")
+                .push_bind(format!("%{}%", escape_like(note)))
+                .push(" ESCAPE '\\')");
         }
     }
 }

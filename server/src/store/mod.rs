@@ -9,6 +9,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub mod audit;
 pub mod error;
 pub mod history;
+pub mod notes;
 pub mod pipeline_runs;
 pub mod settings;
 pub mod tokens;

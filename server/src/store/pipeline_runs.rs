@@ -28,6 +28,8 @@ pub struct PipelineRunRow {
     /// When someone asked to stop this run (it then stops whichever stage is or becomes active).
     pub stop_requested_at: Option<DateTime<Utc>>,
     pub stop_requested_by: Option<String>,
+    /// How many notes people left on the run.
+    pub note_count: i64,
 }
 
 impl PipelineRunRow {

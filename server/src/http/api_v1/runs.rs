@@ -36,6 +36,12 @@ pub struct RunsQuery {
     /// An Iceberg snapshot id the run made or started from.
     #[serde(default)]
     snapshot: String,
+    /// Runs with a note containing this text.
+    #[serde(default)]
+    note: String,
+    /// Only runs with notes.
+    #[serde(default)]
+    with_notes: bool,
     /// The page of runs older than this run id (from a page's `older`).
     before: Option<i64>,
     /// The page of runs newer than this run id (from a page's `newer`).
@@ -68,7 +74,15 @@ pub struct RunCreated {
 ))]
 pub async fn list(State(state): State<AppState>, Extension(caller): Extension<Caller>, Query(query): Query<RunsQuery>) -> Result<axum::Json<HistoryPage>, ApiError> {
     caller.require(Role::Viewer)?;
-    let filter = HistoryFilter { status: query.status, from: query.from, to: query.to, who: query.who, snapshot: query.snapshot };
+    let filter = HistoryFilter {
+        status: query.status,
+        from: query.from,
+        to: query.to,
+        who: query.who,
+        snapshot: query.snapshot,
+        note: query.note,
+        with_notes: query.with_notes,
+    };
     let cursor = HistoryCursor { before: query.before, after: query.after };
     Ok(axum::Json(state.backend.history(filter, cursor).await?))
 }
