@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
-pub use domain::{Change, ChangeKind, DeploymentState, JobCheck, JobCheckState, PipelineSettings, JobRunState, PipelineStatus, Role, RunSource, Stage};
+pub use domain::{AlertEvent, WebhookKind, Change, ChangeKind, DeploymentState, JobCheck, JobCheckState, PipelineSettings, JobRunState, PipelineStatus, Role, RunSource, Stage};
 
 /// What the server says about itself; shown by the "Check server" button.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -243,6 +243,44 @@ pub struct AuditEntry {
     pub outcome: String,
 }
 
+/// A webhook that hears about pipeline runs ending (admins).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookView {
+    pub id: i64,
+    pub name: String,
+    /// The URL's scheme and host only: the rest may hold the webhook's secret.
+    pub target: String,
+    pub kind: WebhookKind,
+    pub events: Vec<AlertEvent>,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+/// One queued announcement and how its delivery went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryView {
+    pub id: i64,
+    pub webhook: String,
+    pub pipeline_run_id: i64,
+    pub event: String,
+    /// pending, delivered or failed.
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+}
+
+/// Pipeline runs that ended badly since the person last looked (the banner).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FailureNotice {
+    /// The newest few, newest first.
+    pub runs: Vec<PipelineRunSummary>,
+    /// All of them.
+    pub count: i64,
+}
+
 /// An API token as lists show it (its secret is never shown again).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenView {
@@ -431,4 +469,39 @@ pub async fn update_user(name: String, role: Role, disabled: bool) -> Result<Use
 #[server(endpoint = "add_note")]
 pub async fn add_note(id: i64, text: String) -> Result<NoteView, AppError> {
     crate::backend::with(Role::Operator, |b, c| async move { b.add_note(&c, id, text).await }).await
+}
+
+#[server(endpoint = "list_webhooks")]
+pub async fn list_webhooks() -> Result<Vec<WebhookView>, AppError> {
+    crate::backend::with(Role::Admin, |b, _| async move { b.webhooks().await }).await
+}
+
+/// Adds a webhook: `kind` generic or slack; `events` comma-separated (failed, stopped, timedout,
+/// succeeded).
+#[server(endpoint = "add_webhook")]
+pub async fn add_webhook(name: String, url: String, kind: WebhookKind, events: String) -> Result<WebhookView, AppError> {
+    crate::backend::with(Role::Admin, |b, c| async move { b.add_webhook(&c, name, url, kind, events).await }).await
+}
+
+#[server(endpoint = "remove_webhook")]
+pub async fn remove_webhook(id: i64) -> Result<(), AppError> {
+    crate::backend::with(Role::Admin, |b, c| async move { b.remove_webhook(&c, id).await }).await
+}
+
+/// The latest alert deliveries, newest first (admins).
+#[server(endpoint = "alert_deliveries")]
+pub async fn alert_deliveries() -> Result<Vec<DeliveryView>, AppError> {
+    crate::backend::with(Role::Admin, |b, _| async move { b.deliveries().await }).await
+}
+
+/// Runs that failed, stopped or timed out since the caller last looked.
+#[server(endpoint = "unseen_failures")]
+pub async fn unseen_failures() -> Result<FailureNotice, AppError> {
+    crate::backend::with(Role::Viewer, |b, c| async move { b.unseen_failures(&c).await }).await
+}
+
+/// The caller has seen the failures so far (the banner goes until the next one).
+#[server(endpoint = "mark_failures_seen")]
+pub async fn mark_failures_seen() -> Result<(), AppError> {
+    crate::backend::with(Role::Viewer, |b, c| async move { b.mark_failures_seen(&c).await }).await
 }

@@ -40,6 +40,12 @@ pub trait Backend: Send + Sync + 'static {
     async fn add_user(&self, caller: &Caller, name: String, role: Role, password: String) -> Result<UserView, AppError>;
     async fn update_user(&self, caller: &Caller, name: String, role: Role, disabled: bool) -> Result<UserView, AppError>;
     async fn add_note(&self, caller: &Caller, run_id: i64, text: String) -> Result<NoteView, AppError>;
+    async fn webhooks(&self) -> Result<Vec<WebhookView>, AppError>;
+    async fn add_webhook(&self, caller: &Caller, name: String, url: String, kind: WebhookKind, events: String) -> Result<WebhookView, AppError>;
+    async fn remove_webhook(&self, caller: &Caller, id: i64) -> Result<(), AppError>;
+    async fn deliveries(&self) -> Result<Vec<DeliveryView>, AppError>;
+    async fn unseen_failures(&self, caller: &Caller) -> Result<FailureNotice, AppError>;
+    async fn mark_failures_seen(&self, caller: &Caller) -> Result<(), AppError>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

@@ -2,6 +2,7 @@
 //! the pipeline's stages and the states of pipeline runs, job runs and deployments. Every state
 //! is an enum; text appears only at the edges (the database, the wire, the page).
 
+mod alert;
 mod change;
 mod deployment;
 mod pipeline;
@@ -10,6 +11,7 @@ mod run_request;
 mod setup;
 mod stage;
 
+pub use alert::{Alert, AlertEvent, WebhookKind};
 pub use change::{Change, ChangeKind};
 pub use deployment::DeploymentState;
 pub use pipeline::{PipelineStatus, RunSource, StageOutcome, NEXT_STAGE_GRACE};

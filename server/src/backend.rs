@@ -95,6 +95,28 @@ impl OwnedActor {
     }
 }
 
+/// A webhook's fields checked: a name, an http(s) URL, at least one known event.
+fn check_webhook(name: &str, url: &str, events: &str) -> Result<Vec<domain::AlertEvent>, AppError> {
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(AppError::Invalid("name: use 1 to 64 characters".into()));
+    }
+    match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+        _ => return Err(AppError::Invalid("url: give the webhook's http:// or https:// address".into())),
+    }
+    let mut chosen = vec![];
+    for word in events.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        let event = word.parse::<domain::AlertEvent>().map_err(|e| AppError::Invalid(format!("events: {e}")))?;
+        if !chosen.contains(&event) {
+            chosen.push(event);
+        }
+    }
+    if chosen.is_empty() {
+        return Err(AppError::Invalid("events: choose at least one of failed, stopped, timedout, succeeded".into()));
+    }
+    Ok(chosen)
+}
+
 /// The start of a text, for an audit entry.
 fn first_words(text: &str) -> String {
     let line = text.lines().next().unwrap_or_default();
@@ -418,6 +440,50 @@ impl app::backend::Backend for ServerBackend {
         self.audit(&OwnedActor::of(caller), "run.note", &format!("{detail}: {}", first_words(&text)), "ok").await?;
         self.tracker.announce_note(run_id);
         Ok(views::note(note))
+    }
+
+    async fn webhooks(&self) -> Result<Vec<WebhookView>, AppError> {
+        Ok(self.store.webhooks().await.map_err(store_error)?.into_iter().map(views::webhook).collect())
+    }
+
+    async fn add_webhook(&self, caller: &Caller, name: String, url: String, kind: WebhookKind, events: String) -> Result<WebhookView, AppError> {
+        let name = name.trim().to_string();
+        let checked = check_webhook(&name, url.trim(), &events);
+        let detail = format!("webhook {name:?} ({kind})");
+        let events = self.audit_refusal(&OwnedActor::of(caller), "alert.webhook_add", &detail, checked).await?;
+        let row = self.store.add_webhook(&name, url.trim(), kind, &events, caller.name()).await.map_err(store_error)?;
+        let listed: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
+        self.audit(&OwnedActor::of(caller), "alert.webhook_add", &format!("{detail} #{} for {}", row.id, listed.join(", ")), "ok").await?;
+        Ok(views::webhook(row))
+    }
+
+    async fn remove_webhook(&self, caller: &Caller, id: i64) -> Result<(), AppError> {
+        let removed = self.store.remove_webhook(id).await.map_err(store_error)?.ok_or_else(|| AppError::NotFound(format!("there is no webhook {id}")));
+        let name = self.audit_refusal(&OwnedActor::of(caller), "alert.webhook_remove", &format!("webhook #{id}"), removed).await?;
+        self.audit(&OwnedActor::of(caller), "alert.webhook_remove", &format!("webhook #{id} {name:?}"), "ok").await
+    }
+
+    async fn deliveries(&self) -> Result<Vec<DeliveryView>, AppError> {
+        Ok(self.store.deliveries(50).await.map_err(store_error)?.into_iter().map(views::delivery).collect())
+    }
+
+    async fn unseen_failures(&self, caller: &Caller) -> Result<FailureNotice, AppError> {
+        let me = caller.require(Role::Viewer)?;
+        let Some(since) = self.store.failures_seen_at(&me.name).await.map_err(store_error)? else { return Ok(FailureNotice::default()) };
+        let rows = self.store.failures_since(since, 100).await.map_err(store_error)?;
+        let now = Utc::now();
+        let mut runs = vec![];
+        for row in rows.iter().take(3) {
+            let stages = self.store.stages(row.id).await.map_err(store_error)?;
+            runs.push(views::summary(row, &stages, now));
+        }
+        Ok(FailureNotice { runs, count: rows.len() as i64 })
+    }
+
+    async fn mark_failures_seen(&self, caller: &Caller) -> Result<(), AppError> {
+        let me = caller.require(Role::Viewer)?;
+        self.store.mark_failures_seen(&me.name, Utc::now()).await.map_err(store_error)?;
+        self.audit(&OwnedActor::of(caller), "alert.seen", "failures seen", "ok").await
     }
 
     async fn users(&self) -> Result<Vec<UserView>, AppError> {

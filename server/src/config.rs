@@ -74,6 +74,15 @@ pub struct Config {
     #[arg(long, env = "LAKELINE_RECALL_KEY", default_value = "recall")]
     pub recall_key: String,
 
+    /// Lakeline's address as people reach it (behind a proxy, its public URL): the start of the
+    /// links in alerts. Default: the address it listens on.
+    #[arg(long, env = "LAKELINE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Seconds before a failed alert delivery is tried again (doubling with each attempt).
+    #[arg(long, env = "LAKELINE_ALERT_RETRY_SECS", default_value_t = 5.0)]
+    pub alert_retry_secs: f64,
+
     /// Seconds a request may take before Lakeline answers 504 with a message saying so.
     #[arg(long, env = "LAKELINE_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout_secs: u64,

@@ -1,5 +1,6 @@
 //! Lakeline's server as a library, so that `main.rs`, the tests and the benchmarks share it.
 
+pub mod alerts;
 pub mod auth;
 pub mod backend;
 pub mod cli;
@@ -74,14 +75,18 @@ impl Lakeline {
         let timeout = Duration::from_secs(self.config.request_timeout_secs);
         let backend = self.state.backend.clone();
         let tracker = tokio::spawn(backend.tracker.clone().run());
-        let router = http::router(self.state, timeout);
         let addr = self.listener.local_addr().map_err(Error::Serve)?;
+        let reachable = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
+        let base_url = self.config.public_url.clone().unwrap_or_else(|| format!("http://{reachable}"));
+        let retry_after = Duration::from_secs_f64(self.config.alert_retry_secs.max(0.1));
+        let alerts = alerts::Alerts::new(backend.store.clone(), base_url, retry_after);
+        let alerts = tokio::spawn(alerts.run(backend.tracker.subscribe(), self.state.closing.clone()));
+        let router = http::router(self.state, timeout);
         tracing::info!(%addr, "Lakeline is listening");
         if backend.auth.needs_first_admin().await.unwrap_or(false) {
             tracing::warn!(
-                "Lakeline has no users yet: open http://{}/setup in a browser on this machine to create the first admin \
-                 (or run `lakeline user add NAME --role admin`)",
-                if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr }
+                "Lakeline has no users yet: open http://{reachable}/setup in a browser on this machine to create the first admin \
+                 (or run `lakeline user add NAME --role admin`)"
             );
         }
         // Small streamed responses (server-rendered pages) must not wait on delayed ACKs.
@@ -105,6 +110,7 @@ impl Lakeline {
             } => tracing::warn!("requests still open after {SHUTDOWN_GRACE:?}; stopping anyway"),
         }
         tracker.abort();
+        alerts.abort();
         backend.shutdown().await;
         tracing::info!("Lakeline stopped");
         Ok(())

@@ -1,11 +1,12 @@
 //! The UI's view types (`app::api`), built in one place from Lakeline's store rows and domain.
 //! Nothing else constructs them; the store and the tracker never see them.
 
-use app::api::{AuditEntry, DeploymentView, KeyValue, Lineage, PipelineRunSummary, NoteView, QualityPoint, StageLog, StageView, TokenView, UserView};
+use app::api::{AuditEntry, DeliveryView, DeploymentView, WebhookView, KeyValue, Lineage, PipelineRunSummary, NoteView, QualityPoint, StageLog, StageView, TokenView, UserView};
 use chrono::{DateTime, Utc};
 
 use crate::store::audit::AuditEvent;
 use crate::store::pipeline_runs::{PipelineRunRow, QualityRow, StageRow};
+use crate::store::alerts::{DeliveryRow, WebhookRow};
 use crate::store::notes::NoteRow;
 use crate::store::tokens::TokenRow;
 use crate::store::users::UserRow;
@@ -53,6 +54,34 @@ pub fn summary(run: &PipelineRunRow, stages: &[StageRow], now: DateTime<Utc>) ->
         model_version: run.lineage.model_version_number,
         deployment: run.lineage.deployment(),
         note_count: run.note_count,
+    }
+}
+
+pub fn webhook(row: WebhookRow) -> WebhookView {
+    let target = reqwest::Url::parse(&row.url).map(|u| format!("{}://{}/…", u.scheme(), u.host_str().unwrap_or_default())).unwrap_or_else(|_| "—".into());
+    WebhookView {
+        events: row.events(),
+        id: row.id,
+        name: row.name,
+        target,
+        kind: row.kind,
+        created_by: row.created_by,
+        created_at: rfc3339(&row.created_at),
+    }
+}
+
+pub fn delivery(row: DeliveryRow) -> DeliveryView {
+    DeliveryView {
+        next_attempt_at: (row.state == "pending").then(|| rfc3339(&row.next_attempt_at)),
+        id: row.id,
+        webhook: row.webhook_name,
+        pipeline_run_id: row.pipeline_run_id,
+        event: row.event,
+        state: row.state,
+        attempts: row.attempts,
+        last_error: row.last_error,
+        created_at: rfc3339(&row.created_at),
+        delivered_at: row.delivered_at.as_ref().map(rfc3339),
     }
 }
 

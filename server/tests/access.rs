@@ -33,6 +33,12 @@ const SERVER_FUNCTIONS: &[(&str, &str, Option<Role>)] = &[
     ),
     ("audit_log", "filter[actor]=&filter[action]=", Some(Role::Admin)),
     ("list_users", "", Some(Role::Admin)),
+    ("list_webhooks", "", Some(Role::Admin)),
+    ("add_webhook", "name=&url=&kind=generic&events=", Some(Role::Admin)),
+    ("remove_webhook", "id=999", Some(Role::Admin)),
+    ("alert_deliveries", "", Some(Role::Admin)),
+    ("unseen_failures", "", Some(Role::Viewer)),
+    ("mark_failures_seen", "", Some(Role::Viewer)),
     ("add_user", "name=&role=viewer&password=", Some(Role::Admin)),
     ("update_user", "name=nobody&role=viewer&disabled=false", Some(Role::Admin)),
     // Everyone manages their own tokens (admins: anyone's).

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::Role;
+use crate::components::failure_banner::FailureBanner;
 use crate::components::server_check::ServerCheck;
 use crate::components::session::{may, provide_session, SessionBadge};
 
@@ -27,6 +28,6 @@ pub fn Layout(children: Children) -> impl IntoView {
             <ServerCheck/>
             <SessionBadge/>
         </header>
-        <main class="page">{children()}</main>
+        <main class="page"><FailureBanner/>{children()}</main>
     }
 }

@@ -1,3 +1,4 @@
+pub mod failure_banner;
 pub mod format;
 pub mod layout;
 pub mod live;
@@ -6,3 +7,4 @@ pub mod quality_chart;
 pub mod server_check;
 pub mod session;
 pub mod stage_card;
+pub mod webhooks;

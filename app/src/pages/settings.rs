@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::webhooks::WebhooksPanel;
+
 use crate::api::{get_settings, pipeline_setup, ApplyPipelineSetup, CheckPipelineSetup, PipelineSettings, RemoveDuplicateJobs, SaveSettings};
 
 /// The workspace Lakeline drives, the pipeline's three jobs (create missing, repair drifted) and
@@ -93,6 +95,7 @@ pub fn SettingsPage() -> impl IntoView {
                 Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
             })}
         </section>
+        <WebhooksPanel/>
     }
 }
 

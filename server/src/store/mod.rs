@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+pub mod alerts;
 pub mod audit;
 pub mod error;
 pub mod history;
