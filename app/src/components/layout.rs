@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::hooks::use_location;
 
 use crate::api::Role;
 use crate::components::failure_banner::FailureBanner;
@@ -11,6 +11,17 @@ use crate::components::session::{may, provide_session, SessionBadge};
 pub fn Layout(children: Children) -> impl IntoView {
     provide_session();
     let admin = may(Role::Admin);
+    // Taken now, not in the links: the admins' links render late (once the session is known),
+    // possibly after a hung-up render dropped the router's context.
+    let path = use_location().pathname;
+    let link = move |href: &'static str, label: &'static str| {
+        let current = move || {
+            let path = path.try_get().unwrap_or_default();
+            let here = if href == "/" { path == "/" } else { path.starts_with(href) };
+            here.then_some("page")
+        };
+        view! { <a href=href aria-current=current>{label}</a> }
+    };
     view! {
         <header class="topbar">
             <a class="brand" href="/">
@@ -18,11 +29,11 @@ pub fn Layout(children: Children) -> impl IntoView {
                 "Lakeline"
             </a>
             <nav aria-label="Main">
-                <A href="/" exact=true>"Pipeline"</A>
-                <A href="/history">"History"</A>
-                <A href="/tokens">"Tokens"</A>
+                {link("/", "Pipeline")}
+                {link("/history", "History")}
+                {link("/tokens", "Tokens")}
                 <Transition fallback=|| ()>
-                    <Show when=admin><A href="/settings">"Settings"</A> <A href="/users">"Users"</A> <A href="/audit">"Audit"</A></Show>
+                    <Show when=admin>{link("/settings", "Settings")} {link("/users", "Users")} {link("/audit", "Audit")}</Show>
                 </Transition>
             </nav>
             <ServerCheck/>
