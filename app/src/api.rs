@@ -494,14 +494,22 @@ pub async fn alert_deliveries() -> Result<Vec<DeliveryView>, AppError> {
     crate::backend::with(Role::Admin, |b, _| async move { b.deliveries().await }).await
 }
 
-/// Runs that failed, stopped or timed out since the caller last looked.
+/// Runs that failed, stopped or timed out since the caller last looked (none for someone not
+/// signed in: the banner is on every page, the sign-in page too, which must not answer 401).
 #[server(endpoint = "unseen_failures")]
 pub async fn unseen_failures() -> Result<FailureNotice, AppError> {
-    crate::backend::with(Role::Viewer, |b, c| async move { b.unseen_failures(&c).await }).await
+    crate::backend::with_anyone(|b, c| async move { if c.user.is_some() { b.unseen_failures(&c).await } else { Ok(FailureNotice::default()) } }).await
 }
 
 /// The caller has seen the failures so far (the banner goes until the next one).
 #[server(endpoint = "mark_failures_seen")]
 pub async fn mark_failures_seen() -> Result<(), AppError> {
     crate::backend::with(Role::Viewer, |b, c| async move { b.mark_failures_seen(&c).await }).await
+}
+
+/// Deploys an earlier pipeline run's model again (a rollback): its build becomes the live
+/// deployment (operators).
+#[server(endpoint = "deploy_model")]
+pub async fn deploy_model(id: i64) -> Result<(), AppError> {
+    crate::backend::with(Role::Operator, |b, c| async move { b.deploy_model(&c, id).await }).await
 }

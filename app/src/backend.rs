@@ -46,6 +46,7 @@ pub trait Backend: Send + Sync + 'static {
     async fn deliveries(&self) -> Result<Vec<DeliveryView>, AppError>;
     async fn unseen_failures(&self, caller: &Caller) -> Result<FailureNotice, AppError>;
     async fn mark_failures_seen(&self, caller: &Caller) -> Result<(), AppError>;
+    async fn deploy_model(&self, caller: &Caller, run_id: i64) -> Result<(), AppError>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

@@ -486,6 +486,13 @@ impl app::backend::Backend for ServerBackend {
         self.audit(&OwnedActor::of(caller), "alert.seen", "failures seen", "ok").await
     }
 
+    #[tracing::instrument(skip_all, fields(user = caller.name()), err(level = "info", Display))]
+    async fn deploy_model(&self, caller: &Caller, run_id: i64) -> Result<(), AppError> {
+        let detail = format!("pipeline run {run_id}");
+        self.tracker_action(caller, "model.redeploy", &detail, move |tracker, actor| async move { tracker.redeploy(run_id, actor.as_actor()).await.map(|_| ()) })
+            .await
+    }
+
     async fn users(&self) -> Result<Vec<UserView>, AppError> {
         Ok(self.store.users().await.map_err(store_error)?.into_iter().map(views::user).collect())
     }

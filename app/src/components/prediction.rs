@@ -27,7 +27,7 @@ pub fn PredictionPanel(changes: RwSignal<u64>) -> impl IntoView {
                             {d.version.map(|v| format!(" · version {v}")).unwrap_or_default()}
                             " · deployment " <span class="mono">{d.deployment_id.clone()}</span> " · "
                             <span class=format!("status {}", deployment(d.state)) data-test="deployment-status">{deployment(d.state)}</span>
-                            {d.pipeline_run_id.map(|id| view! { " · from " <a href=format!("/runs/{id}")>{format!("pipeline run {id}")}</a> })}
+                            {d.pipeline_run_id.map(|id| view! { " · from " <a href=format!("/runs/{id}") data-test="live-run">{format!("pipeline run {id}")}</a> })}
                         </p>
                     }.into_any(),
                     Ok(None) => view! { <p class="empty">"No pipeline run has deployed a model yet."</p> }.into_any(),

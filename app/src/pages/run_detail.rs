@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{get_pipeline_run, AddNote, KeyValue, NoteView, Role, Stage};
+use crate::api::{get_pipeline_run, latest_deployment, AddNote, DeployModel, DeploymentState, KeyValue, NoteView, Role, Stage};
 use crate::components::format::{deployment, duration, when, when_opt, who};
 use crate::components::live::{count_changes, use_changes};
 use crate::components::session::may;
@@ -73,6 +73,8 @@ pub fn RunDetailPage() -> impl IntoView {
                             <li data-test="lineage-deployment">
                                 <h3>"Deployment"</h3>
                                 <p>{format!("deployment {} · ", or_dash(&l.deployment_id))}<span class="status" data-test="lineage-deployment-status">{deployment(l.deployment)}</span></p>
+                                {(l.build_id.is_some() && l.deployment != Some(DeploymentState::Deployed) && !run.status.is_active())
+                                    .then(|| view! { <Redeploy run_id=run.id version=l.model_version_number/> })}
                             </li>
                         </ol>
                         {(!l.problems.is_empty()).then(|| view! {
@@ -148,6 +150,49 @@ fn Notes(run_id: i64, notes: Vec<NoteView>) -> impl IntoView {
                 <button type="submit" data-test="add-note-submit" disabled=move || add_busy.try_get().unwrap_or(false)>"Add note"</button>
             </form>
             {move || add_value.try_get().flatten().and_then(|r| r.err()).map(|e| view! { <p class="error-box" data-test="note-error">{e.to_string()}</p> })}
+        </Show>
+    }
+}
+
+/// "Deploy this model": puts this run's build back as the live deployment (a rollback), after a
+/// confirmation that names its model version and what is live now.
+#[component]
+fn Redeploy(run_id: i64, version: Option<i64>) -> impl IntoView {
+    let deploy = ServerAction::<DeployModel>::new();
+    // Actions' signals, taken now: `pending()`, `value()` and `version()` panic when called after a
+    // hung-up render disposed the actions; the signals read as `None` then.
+    let (deploy_busy, deploy_value) = (deploy.pending(), deploy.value());
+    let operator = may(Role::Operator);
+    let asking = RwSignal::new(false);
+    let live = Resource::new(move || asking.get(), |_| latest_deployment());
+    let this = move || version.map_or("this run's model".to_string(), |v| format!("model version {v}"));
+    view! {
+        <Show when=operator>
+            <button data-test="redeploy" on:click=move |_| asking.set(true)>"Deploy this model"</button>
+            <Show when=move || asking.get()>
+                <div class="confirm" data-test="redeploy-confirm">
+                    <p>
+                        <strong>{move || format!("Deploy {} from pipeline run {run_id}? ", this())}</strong>
+                        <Transition fallback=|| ()>
+                            {move || live.try_get().flatten().and_then(|r| r.ok()).map(|live| match live {
+                                Some(d) => format!(
+                                    "Live now: {} from pipeline run {}; it is replaced.",
+                                    d.version.map_or("a model".to_string(), |v| format!("model version {v}")),
+                                    d.pipeline_run_id.map_or("—".to_string(), |id| id.to_string()),
+                                ),
+                                None => "No model is live now.".to_string(),
+                            })}
+                        </Transition>
+                    </p>
+                    <button class="primary" data-test="redeploy-yes" disabled=move || deploy_busy.try_get().unwrap_or(false)
+                        on:click=move |_| { asking.set(false); deploy.dispatch(DeployModel { id: run_id }); }>"Deploy"</button>
+                    " "<button on:click=move |_| asking.set(false)>"Cancel"</button>
+                </div>
+            </Show>
+            {move || deploy_value.try_get().flatten().map(|r| match r {
+                Ok(()) => view! { <p class="ok-box" data-test="redeploy-started">{format!("Deploying {}…", this())}</p> }.into_any(),
+                Err(e) => view! { <p class="error-box" data-test="redeploy-error">{e.to_string()}</p> }.into_any(),
+            })}
         </Show>
     }
 }

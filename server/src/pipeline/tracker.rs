@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use cml_api::{CreateJobRunRequest, Job, JobRun};
-use domain::{Change, ChangeKind, JobRunState, PipelineStatus, RunRequest, RunSource, Stage};
+use domain::{Change, ChangeKind, DeploymentState, JobRunState, PipelineStatus, RunRequest, RunSource, Stage};
+use tracing::Instrument;
 use tokio::sync::{broadcast, Mutex, Notify, RwLock};
 
 use super::definition::Definition;
@@ -70,6 +71,10 @@ pub enum TrackerError {
     BusyForSetup(i64),
     #[error("no pipeline run {0}")]
     NoSuchRun(i64),
+    #[error("pipeline run {0} built no model to deploy")]
+    NothingBuilt(i64),
+    #[error("pipeline run {0} is running; deploy an earlier model once it has finished (or stop it)")]
+    BusyForDeploy(i64),
     #[error("{0}. The workspace may have started the run anyway: if it did, it appears here as yours within a few seconds; check before trying again")]
     TriggerUnanswered(CmlError),
     #[error(transparent)]
@@ -486,6 +491,60 @@ impl Tracker {
 
     fn notify(&self, change: Change) {
         let _ = self.events.send(change);
+    }
+
+    /// Deploys run `id`'s build again (a rollback to its model), through API v2 as CML does it:
+    /// a new deployment of the same build, which replaces the model's live one. Refused while a
+    /// chain runs (its own redeployment would race this one). The deployment is then followed
+    /// until it is live or failed.
+    #[tracing::instrument(skip(self, actor), err(level = "info", Display))]
+    pub async fn redeploy(self: &Arc<Self>, id: i64, actor: Actor<'_>) -> Result<String, TrackerError> {
+        let _guard = self.lock.lock().await;
+        if let Some(active) = self.store.active_pipeline_runs().await?.first() {
+            return Err(TrackerError::BusyForDeploy(*active));
+        }
+        let (run, _) = self.store.pipeline_run(id).await?.ok_or(TrackerError::NoSuchRun(id))?;
+        let (Some(model_id), Some(build_id)) = (run.lineage.model_id.clone(), run.lineage.build_id.clone()) else {
+            return Err(TrackerError::NothingBuilt(id));
+        };
+        let request = cml_api::CreateModelDeploymentRequest { cpu: Some(2.0), memory: Some(4.0), replicas: Some(1), environment: Default::default() };
+        let deployment = self.client.create_model_deployment(&self.project_id, &model_id, &build_id, &request).await?;
+        self.store.redeployed(id, &deployment.id, DeploymentState::from_cml(&deployment.status)).await?;
+        let version = run.lineage.model_version_number.map_or(String::new(), |v| format!(" (model version {v})"));
+        let detail = format!("pipeline run {id}{version}: build {build_id} as deployment {}", deployment.id);
+        self.store.record_event(actor, "model.redeploy", &detail, "ok").await?;
+        self.notify(Change::new(ChangeKind::Deployment, id));
+        let tracker = self.clone();
+        tokio::spawn(async move { tracker.follow_deployment(id).await }.in_current_span());
+        Ok(deployment.id)
+    }
+
+    /// Reads a redeployment's state each second until it is live or failed (at most 30 minutes),
+    /// then the others', which it replaced.
+    async fn follow_deployment(&self, id: i64) {
+        let deadline = Instant::now() + Duration::from_secs(30 * 60);
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let Ok(Some((run, _))) = self.store.pipeline_run(id).await else { return };
+            let state = match lineage::deployment_state(&self.client, &self.project_id, &run.lineage).await {
+                Ok(state) => state,
+                Err(e) => {
+                    tracing::debug!(error = %e, pipeline_run = id, "could not read a redeployment's state");
+                    continue;
+                }
+            };
+            if self.store.set_deployment_state(id, state).await.unwrap_or(false) {
+                self.notify(Change::new(ChangeKind::Deployment, id));
+            }
+            if matches!(state, Some(DeploymentState::Deployed | DeploymentState::Failed | DeploymentState::Stopped)) {
+                // The workspace stops the replaced deployment as the new one goes live.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if let Err(e) = self.check_live_deployments(Some(id)).await {
+                    tracing::warn!(error = %e, "could not read the replaced deployments' states");
+                }
+                return;
+            }
+        }
     }
 
     /// Tells the pages showing run `id` that someone left a note on it.

@@ -270,6 +270,20 @@ impl Store {
             .await?)
     }
 
+    /// Records that run `id`'s build was deployed again (a rollback) as `deployment_id`.
+    pub async fn redeployed(&self, id: i64, deployment_id: &str, state: Option<DeploymentState>) -> Result<()> {
+        let now = Utc::now();
+        sqlx::query("UPDATE pipeline_runs SET deployment_id = ?, deployment_status = ?, deployed_at = ?, updated_at = ? WHERE id = ?")
+            .bind(deployment_id)
+            .bind(state.map(DeploymentState::as_str))
+            .bind(now)
+            .bind(now)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Records a deployment's current state; answers whether it changed.
     pub async fn set_deployment_state(&self, id: i64, state: Option<DeploymentState>) -> Result<bool> {
         let state = state.map(DeploymentState::as_str);
@@ -348,9 +362,11 @@ impl Store {
         .await?)
     }
 
+    /// The run whose model was deployed last (its chain's deployment, or a later redeployment).
     pub async fn latest_deployed_run(&self) -> Result<Option<PipelineRunRow>> {
         Ok(sqlx::query_as(
-            "SELECT * FROM pipeline_runs WHERE deployment_id IS NOT NULL AND model_id IS NOT NULL ORDER BY created_at DESC LIMIT 1",
+            "SELECT * FROM pipeline_runs WHERE deployment_id IS NOT NULL AND model_id IS NOT NULL
+             ORDER BY COALESCE(deployed_at, created_at) DESC, id DESC LIMIT 1",
         )
         .fetch_optional(self.pool())
         .await?)
