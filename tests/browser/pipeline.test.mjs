@@ -7,7 +7,7 @@ import { setUpJobs, withLakeline } from './lakeline.mjs';
 const CHAIN_TIMEOUT = 300_000; // a cold venv build happens inside the first run
 const lakeline = withLakeline();
 
-test('set up, run, watch live, review history and lineage, predict', { timeout: 600_000 }, async () => {
+test('set up, run, watch live, review history and lineage, note, predict, roll back', { timeout: 900_000 }, async () => {
   const page = await lakeline.browser.context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -81,6 +81,28 @@ test('set up, run, watch live, review history and lineage, predict', { timeout: 
   const answer = page.locator('[data-test="prediction-answer"]');
   await answer.waitFor({ timeout: 30_000 });
   assert.match(await answer.innerText(), /"predictions":\s*\[\s*[01]\s*\]/);
+
+  // A second run deploys model version 2; rolling back puts version 1 (run 1) live again.
+  await page.click('[data-test="run-pipeline"]');
+  await page.click('[data-test="confirm-run-yes"]');
+  await page.waitForFunction(() => document.querySelector('[data-test="live-run"]')?.textContent === 'pipeline run 2', null, { timeout: CHAIN_TIMEOUT });
+  await page.goto(lakeline.server.url + '/runs/1', { waitUntil: 'networkidle' });
+  await page.waitForFunction(() => document.querySelector('[data-test="lineage-deployment-status"]')?.textContent === 'stopped', null, { timeout: 30_000 });
+  await page.click('[data-test="redeploy"]');
+  const confirm = page.locator('[data-test="redeploy-confirm"]');
+  await confirm.getByText('Live now: model version 2 from pipeline run 2').waitFor();
+  assert.match(await confirm.innerText(), /Deploy model version 1 from pipeline run 1\?/);
+  await page.click('[data-test="redeploy-yes"]');
+  await page.waitForFunction(() => document.querySelector('[data-test="lineage-deployment-status"]')?.textContent === 'deployed', null, { timeout: 120_000 });
+  await page.goto(lakeline.server.url + '/', { waitUntil: 'networkidle' });
+  await page.waitForFunction(() => document.querySelector('[data-test="live-run"]')?.textContent === 'pipeline run 1', null, { timeout: 30_000 });
+  assert.equal(await page.locator('[data-test="deployment-status"]').innerText(), 'deployed');
+  await page.click('[data-test="predict"]');
+  await page.locator('[data-test="prediction-answer"]').waitFor({ timeout: 30_000 });
+  assert.match(await page.locator('[data-test="prediction-answer"]').innerText(), /"predictions":\s*\[\s*[01]\s*\]/);
+  await page.goto(lakeline.server.url + '/history', { waitUntil: 'networkidle' });
+  const deployments = await page.locator('[data-test="history-deployment"]').allInnerTexts();
+  assert.deepEqual(deployments, ['stopped', 'deployed'], 'History: run 2 replaced, run 1 live');
 
   assert.deepEqual(errors, [], 'no errors in the page');
 });
