@@ -127,8 +127,9 @@ impl Client {
         }
     }
 
-    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
-        self.send(self.http.get(format!("{}{path}", self.base))).await
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> anyhow::Result<T> {
+        let query: Vec<_> = query.iter().filter(|(_, value)| !value.is_empty()).collect();
+        self.send(self.http.get(format!("{}{path}", self.base)).query(&query)).await
     }
 }
 
@@ -170,7 +171,7 @@ async fn follow(client: &Client, id: i64) -> anyhow::Result<PipelineStatus> {
     let mut shown: Vec<(domain::Stage, JobRunState)> = vec![];
     let mut failures = 0;
     loop {
-        let detail: PipelineRunDetail = match client.get(&format!("/api/v1/runs/{id}")).await {
+        let detail: PipelineRunDetail = match client.get(&format!("/api/v1/runs/{id}"), &[]).await {
             Ok(detail) => detail,
             // Lakeline restarting or a moment's network trouble: keep following for a while.
             Err(e) if failures < 10 => {
@@ -205,8 +206,7 @@ async fn list_or_show(command: &RunsCommand) -> anyhow::Result<()> {
     match command {
         RunsCommand::List { status, who, remote } => {
             let client = Client::new(remote)?;
-            let query = query_string(&[("status", status), ("who", who)]);
-            let page: HistoryPage = client.get(&format!("/api/v1/runs{query}")).await?;
+            let page: HistoryPage = client.get("/api/v1/runs", &[("status", status), ("who", who)]).await?;
             println!("{:>6}  {:<10}  {:<20}  {:<16}  {:>8}  {:>6}", "RUN", "STATUS", "STARTED", "BY", "ACCURACY", "RECALL");
             for run in &page.runs {
                 let figure = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
@@ -217,7 +217,7 @@ async fn list_or_show(command: &RunsCommand) -> anyhow::Result<()> {
         }
         RunsCommand::Show { id, remote } => {
             let client = Client::new(remote)?;
-            let detail: PipelineRunDetail = client.get(&format!("/api/v1/runs/{id}")).await?;
+            let detail: PipelineRunDetail = client.get(&format!("/api/v1/runs/{id}"), &[]).await?;
             let (run, lineage) = (&detail.run, &detail.lineage);
             println!("pipeline run {}: {} (by {}, {})", run.id, run.status, run.triggered_by, run.source);
             for stage in &run.stages {
@@ -243,16 +243,6 @@ async fn list_or_show(command: &RunsCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// `?a=1&b=2` for the non-empty values.
-fn query_string(pairs: &[(&str, &String)]) -> String {
-    let encoded: Vec<String> = pairs
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", v.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect::<String>()))
-        .collect();
-    if encoded.is_empty() { String::new() } else { format!("?{}", encoded.join("&")) }
 }
 
 fn read_line() -> anyhow::Result<String> {

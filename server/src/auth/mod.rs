@@ -235,12 +235,9 @@ impl Auth {
     /// Changes a user's role or disables them (an admin's action); the last enabled admin stays.
     pub async fn update_user(&self, name: &str, role: Role, disabled: bool) -> AuthResult<UserRow> {
         let user = self.store.user_by_name(name).await?.ok_or_else(|| AuthError::NoSuchUser(name.to_string()))?;
-        let stops_being_admin = user.role == Role::Admin && !user.disabled && (role != Role::Admin || disabled);
-        if stops_being_admin && self.store.count_active_admins().await? <= 1 {
+        if !self.store.set_user_access(&user.name, role, disabled).await? {
             return Err(AuthError::LastAdmin(user.name));
         }
-        self.store.set_user_role(&user.name, role).await?;
-        self.store.set_user_disabled(&user.name, disabled).await?;
         self.store.user_by_name(&user.name).await?.ok_or_else(|| AuthError::NoSuchUser(name.to_string()))
     }
 }

@@ -53,25 +53,24 @@ impl Store {
         Ok(sqlx::query_as("SELECT * FROM users ORDER BY name").fetch_all(self.pool()).await?)
     }
 
-    /// Changes a user's role; false when there is no such user.
-    pub async fn set_user_role(&self, name: &str, role: Role) -> Result<bool> {
-        let done = sqlx::query("UPDATE users SET role = ? WHERE name = ?").bind(role.as_str()).bind(name).execute(self.pool()).await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Disables a user (their sessions and tokens stop working at once) or enables them again;
-    /// false when there is no such user.
-    pub async fn set_user_disabled(&self, name: &str, disabled: bool) -> Result<bool> {
-        let done = sqlx::query("UPDATE users SET disabled = ? WHERE name = ?").bind(disabled).bind(name).execute(self.pool()).await?;
-        if disabled {
+    /// Sets a user's role and whether they are disabled (their sessions end at once), unless
+    /// that would leave no enabled admin: checked in the same statement, so two admins demoting
+    /// each other at once cannot both succeed. False when refused or there is no such user.
+    pub async fn set_user_access(&self, name: &str, role: Role, disabled: bool) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE users SET role = ?1, disabled = ?2 WHERE name = ?3 AND (
+                 (?1 = 'admin' AND ?2 = 0) OR role != 'admin' OR disabled = 1
+                 OR (SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0) > 1)",
+        )
+        .bind(role.as_str())
+        .bind(disabled)
+        .bind(name)
+        .execute(self.pool())
+        .await?;
+        if done.rows_affected() == 1 && disabled {
             sqlx::query("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?)").bind(name).execute(self.pool()).await?;
         }
         Ok(done.rows_affected() == 1)
-    }
-
-    /// How many enabled admins there are (the last one cannot be demoted or disabled).
-    pub async fn count_active_admins(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0").fetch_one(self.pool()).await?)
     }
 
     pub async fn create_session(&self, token_hash: &str, user_id: i64, expires_at: DateTime<Utc>, address: &str) -> Result<()> {
