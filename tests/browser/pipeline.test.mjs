@@ -100,9 +100,14 @@ test('set up, run, watch live, review history and lineage, note, predict, roll b
   await page.click('[data-test="predict"]');
   await page.locator('[data-test="prediction-answer"]').waitFor({ timeout: 30_000 });
   assert.match(await page.locator('[data-test="prediction-answer"]').innerText(), /"predictions":\s*\[\s*[01]\s*\]/);
+  // History: run 2's deployment replaced, run 1's live (the workspace stops the old replica a
+  // moment after the new one is up; the page follows live).
   await page.goto(lakeline.server.url + '/history', { waitUntil: 'networkidle' });
-  const deployments = await page.locator('[data-test="history-deployment"]').allInnerTexts();
-  assert.deepEqual(deployments, ['stopped', 'deployed'], 'History: run 2 replaced, run 1 live');
+  await page.waitForFunction(
+    () => [...document.querySelectorAll('[data-test="history-deployment"]')].map((e) => e.textContent).join(',') === 'stopped,deployed',
+    null,
+    { timeout: 60_000 },
+  );
 
   assert.deepEqual(errors, [], 'no errors in the page');
 });

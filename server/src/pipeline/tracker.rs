@@ -536,14 +536,31 @@ impl Tracker {
             if self.store.set_deployment_state(id, state).await.unwrap_or(false) {
                 self.notify(Change::new(ChangeKind::Deployment, id));
             }
-            if matches!(state, Some(DeploymentState::Deployed | DeploymentState::Failed | DeploymentState::Stopped)) {
-                // The workspace stops the replaced deployment as the new one goes live.
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                if let Err(e) = self.check_live_deployments(Some(id)).await {
-                    tracing::warn!(error = %e, "could not read the replaced deployments' states");
-                }
-                return;
+            match state {
+                Some(DeploymentState::Deployed) => return self.follow_replaced(id).await,
+                Some(DeploymentState::Failed | DeploymentState::Stopped) => return,
+                _ => {}
             }
+        }
+    }
+
+    /// Once run `id`'s redeployment is live, reads the deployments it replaces each second until
+    /// the workspace has stopped them (it stops the old replica after the new one is up, which
+    /// takes a moment), for at most a minute; the full pass catches anything later.
+    async fn follow_replaced(&self, id: i64) {
+        for _ in 0..60 {
+            if let Err(e) = self.check_live_deployments(Some(id)).await {
+                tracing::warn!(error = %e, "could not read the replaced deployments' states");
+            }
+            match self.store.runs_with_live_deployment(Some(id)).await {
+                Ok(others) if others.iter().all(|r| r.lineage.deployment() != Some(DeploymentState::Deployed)) => return,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the live deployments");
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 
