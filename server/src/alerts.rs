@@ -50,17 +50,23 @@ impl Alerts {
                 Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(IDLE),
                 _ => IDLE,
             };
-            tokio::select! {
-                _ = tokio::time::sleep(next) => {}
-                change = changes.recv() => {
-                    // Only a run's status (or a lost event) can mean a new ending.
-                    if let Ok(change) = change {
-                        if !matches!(change.kind, ChangeKind::Status | ChangeKind::Resync) {
-                            continue;
-                        }
-                    }
+            // Until the next delivery is due, or a run's status changes (or events were lost):
+            // other changes (log tails, stages) go by without a pass.
+            let due = tokio::time::sleep(next);
+            tokio::pin!(due);
+            loop {
+                let change = tokio::select! {
+                    _ = &mut due => break,
+                    change = changes.recv() => change,
+                    _ = closing.wait_for(|c| *c) => return,
+                };
+                match change {
+                    Ok(change) if !matches!(change.kind, ChangeKind::Status | ChangeKind::Resync) => continue,
+                    // No more events (Lakeline is closing): keep the schedule.
+                    Err(broadcast::error::RecvError::Closed) => (&mut due).await,
+                    _ => {}
                 }
-                _ = closing.wait_for(|c| *c) => return,
+                break;
             }
         }
     }
