@@ -20,6 +20,7 @@ pub fn SettingsPage() -> impl IntoView {
     let check_version = check.version();
     let save = ServerAction::<SaveSettings>::new();
     let save_version = save.version();
+    let save_busy = save.pending();
     let save_value = save.value();
     let dedupe = ServerAction::<RemoveDuplicateJobs>::new();
     let dedupe_busy = dedupe.pending();
@@ -87,7 +88,7 @@ pub fn SettingsPage() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || settings.try_get().flatten().map(|r| match r {
                     Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
-                    Ok(s) => view! { <SettingsForm settings=s save=save/> }.into_any(),
+                    Ok(s) => view! { <SettingsForm settings=s save=save save_busy=save_busy/> }.into_any(),
                 })}
             </Transition>
             {move || save_value.try_get().flatten().map(|r| match r {
@@ -99,9 +100,10 @@ pub fn SettingsPage() -> impl IntoView {
     }
 }
 
+/// `save_busy` is taken by the page: this form renders once the settings load, possibly after a
+/// client hung up and the page's reactive owner was disposed.
 #[component]
-fn SettingsForm(settings: PipelineSettings, save: ServerAction<SaveSettings>) -> impl IntoView {
-    let save_busy = save.pending();
+fn SettingsForm(settings: PipelineSettings, save: ServerAction<SaveSettings>, save_busy: Memo<bool>) -> impl IntoView {
     let fields = [
         ("owner_suffix", "Owner suffix (job, table, experiment and model names)", settings.owner_suffix.clone()),
         ("runtime_kernel", "Runtime kernel (empty: the newest Python)", settings.runtime_kernel.clone()),
