@@ -2,7 +2,10 @@
 MLflow run with the model and the snapshot it came from.
 
 It reads the latest snapshot and its parent and scans only the rows between them
-(parent, latest] — the first snapshot is read whole. The MLflow run (experiment
+(parent, latest] — the first snapshot is read whole. When Lakeline gives a range (a retry
+reads the range its first attempt read, never a newer batch), the environment's
+ICEBERG_SNAPSHOT_ID (the range's end) and ICEBERG_PARENT_ID (its start, exclusive; empty for
+a table's first snapshot) win over the latest snapshot. The MLflow run (experiment
 xgb-telco-<user>) carries accuracy and recall as metrics (and as params, like the lab), the model
 (artifact path "artifacts", JSON format) and the tags iceberg_snapshot_id, iceberg_parent_id,
 iceberg_snapshot_committed_at (ISO 8601) and row_count (an integer).
@@ -25,12 +28,32 @@ FEATURES = ["iot_signal_1", "iot_signal_2", "iot_signal_3", "iot_signal_4"]
 LABEL = "cell_tower_failure"
 
 
+def given_range():
+    """The (snapshot id, parent id or None) Lakeline asked for, or None to read the latest."""
+    snapshot = setting("ICEBERG_SNAPSHOT_ID", "")
+    if not snapshot:
+        return None
+    parent = setting("ICEBERG_PARENT_ID", "")
+    try:
+        return int(snapshot), int(parent) if parent else None
+    except ValueError:
+        fail(f"ICEBERG_SNAPSHOT_ID={snapshot!r} and ICEBERG_PARENT_ID={parent!r} must be snapshot ids (integers)")
+
+
 def read_batch_with_pyiceberg(catalog, name):
     table = catalog.load_table(name)
-    latest = table.current_snapshot()
-    if latest is None:
-        fail(f"table {name} has no snapshot yet: run New Batch first")
-    parent = latest.parent_snapshot_id
+    given = given_range()
+    if given:
+        latest = table.snapshot_by_id(given[0])
+        if latest is None:
+            fail(f"table {name} has no snapshot {given[0]} (ICEBERG_SNAPSHOT_ID)")
+        parent = given[1]
+        log.info("reading the range Lakeline gave: snapshots %s → %s", parent or "(table start)", latest.snapshot_id)
+    else:
+        latest = table.current_snapshot()
+        if latest is None:
+            fail(f"table {name} has no snapshot yet: run New Batch first")
+        parent = latest.parent_snapshot_id
     if parent is None:
         scan = table.scan(snapshot_id=latest.snapshot_id)
     else:
@@ -42,14 +65,23 @@ def read_batch_with_pyiceberg(catalog, name):
 
 def read_batch_with_spark(name):
     spark = spark_session("Retrain XGBoost")
-    latest = spark.sql(f"SELECT * FROM {name}.snapshots ORDER BY committed_at DESC LIMIT 1").collect()[0]
+    given = given_range()
+    if given:
+        rows = spark.sql(f"SELECT * FROM {name}.snapshots WHERE snapshot_id = {given[0]}").collect()
+        if not rows:
+            fail(f"table {name} has no snapshot {given[0]} (ICEBERG_SNAPSHOT_ID)")
+        latest, parent = rows[0], given[1]
+        log.info("reading the range Lakeline gave: snapshots %s → %s", parent or "(table start)", latest["snapshot_id"])
+    else:
+        latest = spark.sql(f"SELECT * FROM {name}.snapshots ORDER BY committed_at DESC LIMIT 1").collect()[0]
+        parent = latest["parent_id"]
     reader = spark.read.format("iceberg")
-    if latest["parent_id"] is not None:
-        reader = reader.option("start-snapshot-id", latest["parent_id"]).option("end-snapshot-id", latest["snapshot_id"])
+    if parent is not None:
+        reader = reader.option("start-snapshot-id", parent).option("end-snapshot-id", latest["snapshot_id"])
     else:
         reader = reader.option("snapshot-id", latest["snapshot_id"])
     frame = reader.load(name).toPandas()
-    return frame, latest["snapshot_id"], latest["parent_id"], latest["committed_at"].astimezone(datetime.timezone.utc)
+    return frame, latest["snapshot_id"], parent, latest["committed_at"].astimezone(datetime.timezone.utc)
 
 
 def main():

@@ -17,11 +17,13 @@ pub struct ServerStatus {
     pub workspace: String,
 }
 
-/// One job run of a pipeline run.
+/// One job run of a pipeline run: an attempt at one stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StageView {
     pub stage: Stage,
+    /// 1 for the chain's own run of the stage, 2 and up for retries.
+    pub attempt: i64,
     pub job_id: String,
     pub run_id: String,
     pub state: JobRunState,
@@ -53,6 +55,8 @@ pub struct PipelineRunSummary {
     pub deployment: Option<DeploymentState>,
     /// How many notes people left on the run.
     pub note_count: i64,
+    /// The stage a retry would start again, for a run that ended without succeeding.
+    pub retry_from: Option<Stage>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +103,8 @@ pub struct Lineage {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StageLog {
     pub stage: Stage,
+    pub attempt: i64,
+    pub job_run_id: String,
     pub path: String,
     pub text: String,
 }
@@ -106,8 +112,12 @@ pub struct StageLog {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PipelineRunDetail {
+    /// Its stages as they stand: the latest attempt at each.
     pub run: PipelineRunSummary,
     pub lineage: Lineage,
+    /// Every attempt at every stage, in chain order and then attempt order.
+    pub attempts: Vec<StageView>,
+    /// One log per attempt, in the same order.
     pub logs: Vec<StageLog>,
     /// Notes on the run, oldest first.
     pub notes: Vec<NoteView>,
@@ -332,6 +342,12 @@ pub async fn trigger_pipeline(arguments: String, environment: String) -> Result<
 #[server(endpoint = "stop_pipeline")]
 pub async fn stop_pipeline(id: i64) -> Result<(), AppError> {
     crate::backend::with(Role::Operator, |b, c| async move { b.stop(&c, id).await }).await
+}
+
+/// Retries a pipeline run from the stage that did not succeed (operators); answers that stage.
+#[server(endpoint = "retry_pipeline")]
+pub async fn retry_pipeline(id: i64) -> Result<Stage, AppError> {
+    crate::backend::with(Role::Operator, |b, c| async move { b.retry(&c, id).await }).await
 }
 
 #[server(endpoint = "list_pipeline_runs")]

@@ -85,6 +85,22 @@ impl PipelineStatus {
     }
 }
 
+impl PipelineStatus {
+    /// The stage a pipeline run that ended without succeeding can be retried from: the first of
+    /// its stages that did not succeed (failed, stopped, timed out, skipped), or the stage after
+    /// the last one that did when the chain ended between stages. `None` while it runs and once it
+    /// succeeded.
+    pub fn retry_from(self, stages: &[StageOutcome]) -> Option<Stage> {
+        if matches!(self, PipelineStatus::Running | PipelineStatus::Succeeded) {
+            return None;
+        }
+        match stages.iter().find(|s| s.state != JobRunState::Succeeded) {
+            Some(s) => Some(s.stage),
+            None => stages.last().map_or(Some(Stage::NewBatch), |s| s.stage.next()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +151,18 @@ mod tests {
         }
         assert!("FAILED".parse::<PipelineStatus>().is_err());
         assert_eq!("external".parse::<RunSource>(), Ok(RunSource::External));
+    }
+
+    #[test]
+    fn a_run_is_retried_from_the_stage_that_did_not_succeed() {
+        use PipelineStatus as P;
+        let failed_retrain = [stage(0, Succeeded), stage(1, Failed)];
+        assert_eq!(P::Failed.retry_from(&failed_retrain), Some(Stage::RetrainXgboost));
+        assert_eq!(P::Stopped.retry_from(&[stage(0, Stopped)]), Some(Stage::NewBatch));
+        assert_eq!(P::TimedOut.retry_from(&[stage(0, Succeeded), stage(1, Succeeded), stage(2, TimedOut)]), Some(Stage::ApiRedeployment));
+        assert_eq!(P::Incomplete.retry_from(&[stage(0, Succeeded)]), Some(Stage::RetrainXgboost), "the dependent never started");
+        assert_eq!(P::Incomplete.retry_from(&[stage(0, Succeeded), stage(1, Skipped)]), Some(Stage::RetrainXgboost));
+        assert_eq!(P::Running.retry_from(&[stage(0, Succeeded), stage(1, Busy)]), None, "a running chain");
+        assert_eq!(P::Succeeded.retry_from(&[stage(0, Succeeded), stage(1, Succeeded), stage(2, Succeeded)]), None);
     }
 }

@@ -172,8 +172,16 @@ impl ServerBackend {
     /// A run with its lineage and logs, as the tracker stored them.
     async fn detail(&self, id: i64) -> Result<PipelineRunDetail, AppError> {
         let (row, stages) = self.store.pipeline_run(id).await.map_err(store_error)?.ok_or_else(|| AppError::NotFound(format!("there is no pipeline run {id}")))?;
+        let attempts = self.store.attempts(id).await.map_err(store_error)?;
         let notes = self.store.notes(id).await.map_err(store_error)?.into_iter().map(views::note).collect();
-        Ok(PipelineRunDetail { run: views::summary(&row, &stages, Utc::now()), lineage: views::lineage(&row), logs: stages.iter().map(views::log).collect(), notes })
+        let now = Utc::now();
+        Ok(PipelineRunDetail {
+            run: views::summary(&row, &stages, now),
+            lineage: views::lineage(&row),
+            attempts: attempts.iter().map(|s| views::stage(s, now)).collect(),
+            logs: attempts.iter().map(views::log).collect(),
+            notes,
+        })
     }
 
     /// Checks the jobs against their definition in the workspace (a user's action) and keeps the
@@ -251,6 +259,11 @@ impl app::backend::Backend for ServerBackend {
     async fn stop(&self, caller: &Caller, id: i64) -> Result<(), AppError> {
         let detail = format!("pipeline run {id}");
         self.tracker_action(caller, "pipeline.stop", &detail, move |tracker, actor| async move { tracker.stop(id, actor.as_actor()).await }).await
+    }
+
+    async fn retry(&self, caller: &Caller, id: i64) -> Result<Stage, AppError> {
+        let detail = format!("pipeline run {id}");
+        self.tracker_action(caller, "pipeline.retry", &detail, move |tracker, actor| async move { tracker.retry(id, actor.as_actor()).await }).await
     }
 
     async fn history(&self, filter: HistoryFilter, cursor: HistoryCursor) -> Result<HistoryPage, AppError> {

@@ -25,6 +25,7 @@ pub fn stage(row: &StageRow, now: DateTime<Utc>) -> StageView {
     let end = row.finished_at.or_else(|| row.state.is_active().then_some(now));
     StageView {
         stage: row.stage,
+        attempt: row.attempt,
         job_id: row.job_id.clone(),
         run_id: row.job_run_id.clone(),
         state: row.state,
@@ -54,6 +55,7 @@ pub fn summary(run: &PipelineRunRow, stages: &[StageRow], now: DateTime<Utc>) ->
         model_version: run.lineage.model_version_number,
         deployment: run.lineage.deployment(),
         note_count: run.note_count,
+        retry_from: run.status.retry_from(&stages.iter().map(StageRow::outcome).collect::<Vec<_>>()),
     }
 }
 
@@ -127,6 +129,8 @@ pub fn lineage(run: &PipelineRunRow) -> Lineage {
 pub fn log(row: &StageRow) -> StageLog {
     StageLog {
         stage: row.stage,
+        attempt: row.attempt,
+        job_run_id: row.job_run_id.clone(),
         path: row.log_path.clone().unwrap_or_default(),
         text: row.log_tail.clone().unwrap_or_else(|| "No log file in the project for this job run (yet).".into()),
     }
@@ -192,6 +196,7 @@ mod tests {
         let mut row = StageRow {
             pipeline_run_id: 1,
             stage: Stage::RetrainXgboost,
+            attempt: 1,
             job_id: "j".into(),
             job_run_id: "r".into(),
             state: JobRunState::Running,

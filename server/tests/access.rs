@@ -20,6 +20,7 @@ const SERVER_FUNCTIONS: &[(&str, &str, Option<Role>)] = &[
     ("latest_deployment", "", Some(Role::Viewer)),
     ("trigger_pipeline", "arguments=&environment=", Some(Role::Operator)),
     ("stop_pipeline", "id=1", Some(Role::Operator)),
+    ("retry_pipeline", "id=999", Some(Role::Operator)),
     ("test_prediction", "request=%7B%7D", Some(Role::Operator)),
     ("add_note", "id=999&text=x", Some(Role::Operator)),
     ("deploy_model", "id=999", Some(Role::Operator)),

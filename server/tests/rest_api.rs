@@ -16,6 +16,7 @@ const ROUTES: &[(&str, &str, Option<Role>)] = &[
     ("POST", "/api/v1/runs", Some(Role::Operator)),
     ("GET", "/api/v1/runs/{id}", Some(Role::Viewer)),
     ("POST", "/api/v1/runs/{id}/stop", Some(Role::Operator)),
+    ("POST", "/api/v1/runs/{id}/retry", Some(Role::Operator)),
     ("GET", "/api/v1/runs/{id}/lineage", Some(Role::Viewer)),
     ("GET", "/api/v1/runs/{id}/logs", Some(Role::Viewer)),
     ("GET", "/api/v1/runs/{id}/logs/{stage}", Some(Role::Viewer)),

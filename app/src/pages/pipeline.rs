@@ -6,6 +6,7 @@ use crate::components::format::{duration, ratio, snapshot_range, when, who};
 use crate::components::live::{count_changes, use_changes};
 use crate::components::prediction::PredictionPanel;
 use crate::components::quality_chart::QualityChart;
+use crate::components::retry::RetryButton;
 use crate::components::session::may;
 use crate::components::stage_card::StageCard;
 
@@ -85,7 +86,7 @@ pub fn PipelinePage() -> impl IntoView {
                     let id = run.id;
                     let stages = Stage::ALL.iter().map(|&stage| {
                         let view_ = run.stages.iter().find(|s| s.stage == stage).cloned();
-                        let log = detail.logs.iter().find(|l| l.stage == stage).cloned();
+                        let log = detail.logs.iter().rev().find(|l| l.stage == stage).cloned(); // the latest attempt's
                         view! { <StageCard stage=stage view=view_ log=log/> }
                     }).collect_view();
                     view! {
@@ -101,6 +102,7 @@ pub fn PipelinePage() -> impl IntoView {
                             <Show when=move || run.status.is_active() && operator()>
                                 <button data-test="stop-pipeline" on:click=move |_| { stop.dispatch(StopPipeline { id }); }>"Stop"</button>
                             </Show>
+                            {run.retry_from.map(|stage| view! { <RetryButton run_id=id stage=stage/> })}
                             <div class="stages">{stages}</div>
                         </section>
                     }.into_any()

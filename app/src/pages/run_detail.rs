@@ -5,6 +5,7 @@ use leptos_router::hooks::use_params_map;
 use crate::api::{get_pipeline_run, latest_deployment, AddNote, DeployModel, DeploymentState, KeyValue, NoteView, Role, Stage};
 use crate::components::format::{deployment, duration, when, when_opt, who};
 use crate::components::live::{count_changes, use_changes};
+use crate::components::retry::RetryButton;
 use crate::components::session::may;
 
 fn table(rows: Vec<KeyValue>, test: &'static str) -> impl IntoView {
@@ -36,6 +37,8 @@ pub fn RunDetailPage() -> impl IntoView {
                 Ok(d) => {
                     let run = d.run.clone();
                     let l = d.lineage.clone();
+                    // Stages attempted more than once: their logs open, each named by attempt.
+                    let retried: Vec<Stage> = d.attempts.iter().filter(|a| a.attempt > 1).map(|a| a.stage).collect();
                     let row_count = l.row_count.clone().map(|raw| match raw.trim().parse::<i64>() {
                         Ok(n) => n.to_string(),
                         Err(_) => format!("{raw} (not a number; shown as logged)"),
@@ -43,6 +46,7 @@ pub fn RunDetailPage() -> impl IntoView {
                     view! {
                         <h1>{format!("Pipeline run {}", run.id)} " " <span class=format!("status {}", run.status) data-test="run-status">{run.status.as_str()}</span></h1>
                         <p class="meta">{format!("Started {} by {} · {}", when(&run.created_at), who(&run.triggered_by, run.source), duration(run.duration_seconds))}</p>
+                        {run.retry_from.map(|stage| view! { <RetryButton run_id=run.id stage=stage/> })}
                         <h2>"Lineage"</h2>
                         <ol class="lineage" data-test="lineage">
                             <li data-test="lineage-snapshot">
@@ -82,12 +86,12 @@ pub fn RunDetailPage() -> impl IntoView {
                                 <ul>{l.problems.iter().map(|p| view! { <li>{p.clone()}</li> }).collect_view()}</ul></div>
                         })}
                         <h2>"Timeline"</h2>
-                        <table class="timeline">
-                            <thead><tr><th>"Stage"</th><th>"Job run"</th><th>"Status"</th><th>"Created"</th><th>"Running"</th><th>"Finished"</th><th>"Duration"</th></tr></thead>
+                        <table class="timeline" data-test="timeline">
+                            <thead><tr><th>"Stage"</th><th>"Attempt"</th><th>"Job run"</th><th>"Status"</th><th>"Created"</th><th>"Running"</th><th>"Finished"</th><th>"Duration"</th></tr></thead>
                             <tbody>
-                                {run.stages.iter().map(|s| view! {
-                                    <tr>
-                                        <td>{s.stage.title()}</td><td class="mono">{s.run_id.clone()}</td>
+                                {d.attempts.iter().map(|s| view! {
+                                    <tr data-test="attempt" data-stage=s.stage.as_str() data-attempt=s.attempt>
+                                        <td>{s.stage.title()}</td><td>{s.attempt}</td><td class="mono">{s.run_id.clone()}</td>
                                         <td><span class=format!("status {}", s.state.word())>{s.state.word()}</span></td>
                                         <td>{when_opt(&s.created_at)}</td><td>{when_opt(&s.running_at)}</td><td>{when_opt(&s.finished_at)}</td>
                                         <td>{duration(s.duration_seconds)}</td>
@@ -97,11 +101,15 @@ pub fn RunDetailPage() -> impl IntoView {
                         </table>
                         <Notes run_id=run.id notes=d.notes.clone()/>
                         <h2>"Logs"</h2>
-                        {d.logs.into_iter().map(|log| view! {
-                            <details class="log" open=log.stage == Stage::NewBatch>
-                                <summary>{format!("{} — {}", log.stage.title(), log.path)}</summary>
-                                <pre>{log.text}</pre>
-                            </details>
+                        {d.logs.into_iter().map(|log| {
+                            let retried = retried.contains(&log.stage);
+                            let title = if retried { format!("{}, attempt {}", log.stage.title(), log.attempt) } else { log.stage.title().to_string() };
+                            view! {
+                                <details class="log" data-test="log" data-stage=log.stage.as_str() data-attempt=log.attempt open=log.stage == Stage::NewBatch || retried>
+                                    <summary>{format!("{title} — job run {} — {}", log.job_run_id, log.path)}</summary>
+                                    <pre>{log.text}</pre>
+                                </details>
+                            }
                         }).collect_view()}
                     }.into_any()
                 }

@@ -7,6 +7,12 @@ use domain::{JobCheck, JobCheckState, PipelineSettings, Stage};
 
 use crate::cml::{CmlClient, CmlResult};
 
+/// The snapshot range a retrain is to read, when Lakeline gives one (a retry reads the range its
+/// first attempt read): the range's end, and its start (exclusive; empty for a table's first
+/// snapshot, which is read whole). The pipeline's scripts honour both.
+pub const SNAPSHOT_ID_ENV: &str = "ICEBERG_SNAPSHOT_ID";
+pub const PARENT_ID_ENV: &str = "ICEBERG_PARENT_ID";
+
 pub const CPU: f64 = 2.0;
 pub const MEMORY_GB: f64 = 4.0;
 

@@ -15,7 +15,8 @@ pub async fn batch_summary(client: &CmlClient, project_id: &str, batch_run_id: &
     serde_json::from_slice(&bytes).ok()
 }
 
-fn json_text(v: &Value) -> Option<String> {
+/// A summary's field as text: `None` for null or empty.
+pub fn json_text(v: &Value) -> Option<String> {
     match v {
         Value::Null => None,
         Value::String(s) if s.is_empty() => None,
@@ -31,16 +32,18 @@ pub fn quality(run: &ExperimentRun, key: &str) -> Option<f64> {
 
 /// Finds the retrain's experiment run: the one tagged with the batch's snapshot id, or — for
 /// scripts that write no summary — the one that ran inside the retrain job run's time window.
+/// Among runs tagged with the snapshot (a failed attempt may have logged one too before a retry),
+/// the one inside the retrain's (latest attempt's) window wins.
 pub fn pick_experiment_run<'a>(runs: &'a [ExperimentRun], snapshot_id: Option<&str>, retrain: Option<&StageRow>) -> Option<&'a ExperimentRun> {
+    let window = retrain.and_then(|stage| Some((stage.running_at.unwrap_or(stage.created_at), stage.finished_at?)));
+    let in_window = |r: &ExperimentRun| window.is_some_and(|(from, to)| r.start_time.is_some_and(|t| t >= from && t <= to));
     if let Some(snapshot) = snapshot_id {
-        if let Some(run) = runs.iter().find(|r| r.tag("iceberg_snapshot_id") == Some(snapshot)) {
+        let tagged: Vec<&ExperimentRun> = runs.iter().filter(|r| r.tag("iceberg_snapshot_id") == Some(snapshot)).collect();
+        if let Some(run) = tagged.iter().copied().find(|r| in_window(r)).or(tagged.first().copied()) {
             return Some(run);
         }
     }
-    let stage = retrain?;
-    let from = stage.running_at.unwrap_or(stage.created_at);
-    let to = stage.finished_at?;
-    runs.iter().find(|r| r.start_time.is_some_and(|t| t >= from && t <= to))
+    runs.iter().find(|r| in_window(r))
 }
 
 /// What one resolution found: the ids to record, what it read on the way (so that the run's
@@ -228,6 +231,7 @@ mod tests {
         StageRow {
             pipeline_run_id: 1,
             stage: Stage::RetrainXgboost,
+            attempt: 1,
             job_id: "job".into(),
             job_run_id: "run".into(),
             state,
@@ -253,6 +257,14 @@ mod tests {
         let runs = [experiment_run("newest", Some("222"), 50), experiment_run("ours", Some("111"), 5), experiment_run("untagged", None, 12)];
         let window = retrain(JobRunState::Succeeded, 10);
         assert_eq!(pick_experiment_run(&runs, Some("111"), Some(&window)).map(|r| r.id.as_str()), Some("ours"));
+    }
+
+    #[test]
+    fn after_a_retry_the_tagged_run_of_the_latest_attempt_wins() {
+        // A first attempt logged a run for the snapshot and then failed; the retry ran 100-110 s.
+        let runs = [experiment_run("failed attempt", Some("111"), 5), experiment_run("retry", Some("111"), 102)];
+        let latest = retrain(JobRunState::Succeeded, 100);
+        assert_eq!(pick_experiment_run(&runs, Some("111"), Some(&latest)).map(|r| r.id.as_str()), Some("retry"));
     }
 
     #[test]

@@ -20,11 +20,11 @@ use domain::{Change, ChangeKind, DeploymentState, JobRunState, PipelineStatus, R
 use tracing::Instrument;
 use tokio::sync::{broadcast, Mutex, Notify, RwLock};
 
-use super::definition::Definition;
+use super::definition::{Definition, PARENT_ID_ENV, SNAPSHOT_ID_ENV};
 use super::lineage;
 use crate::cml::{CmlClient, CmlError, RunQuery};
 use crate::store::audit::Actor;
-use crate::store::pipeline_runs::StageRow;
+use crate::store::pipeline_runs::{PipelineRunRow, StageRow};
 use crate::store::Store;
 
 /// Between passes while nothing runs.
@@ -71,6 +71,10 @@ pub enum TrackerError {
     BusyForSetup(i64),
     #[error("no pipeline run {0}")]
     NoSuchRun(i64),
+    #[error("pipeline run {0} is {1}: only a run that failed, stopped, timed out or stayed incomplete can be retried")]
+    NotRetryable(i64, PipelineStatus),
+    #[error("the snapshot range pipeline run {0} trained on is not known (its New Batch wrote no summary), so a retrain could not read the same batch; start a new run instead")]
+    UnknownRange(i64),
     #[error("pipeline run {0} built no model to deploy")]
     NothingBuilt(i64),
     #[error("pipeline run {0} is running; deploy an earlier model once it has finished (or stop it)")]
@@ -576,14 +580,7 @@ impl Tracker {
         if let Some(id) = self.store.active_pipeline_runs().await?.first() {
             return Err(TrackerError::AlreadyRunning(*id));
         }
-        let jobs = self.jobs().await?.ok_or(TrackerError::NotSetUp)?;
-        for job in &jobs {
-            if let Some(latest) = self.client.latest_job_run(&self.project_id, &job.id).await? {
-                if latest.status.is_active() {
-                    return Err(TrackerError::JobBusy(format!("{} is {}", job.name, latest.status.word())));
-                }
-            }
-        }
+        let jobs = self.idle_jobs().await?;
         let asked_at = Utc::now();
         let request = CreateJobRunRequest { environment: request.environment, arguments: request.arguments };
         let run = match self.client.create_job_run(&self.project_id, &jobs[0].id, &request).await {
@@ -605,6 +602,64 @@ impl Tracker {
         self.notify(Change { stage: Some(Stage::NewBatch), state: Some(run.status), ..Change::new(ChangeKind::Stage, id) });
         self.wake.notify_one();
         Ok(id)
+    }
+
+    /// The pipeline's jobs, when none of them has an active run (one started from the CML UI or
+    /// a schedule would race a chain started now).
+    async fn idle_jobs(&self) -> Result<[Job; 3], TrackerError> {
+        let jobs = self.jobs().await?.ok_or(TrackerError::NotSetUp)?;
+        for job in &jobs {
+            if let Some(latest) = self.client.latest_job_run(&self.project_id, &job.id).await? {
+                if latest.status.is_active() {
+                    return Err(TrackerError::JobBusy(format!("{} is {}", job.name, latest.status.word())));
+                }
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// Starts pipeline run `id` again from the stage that did not succeed, as a new attempt (its
+    /// own job run and log; the earlier attempts stay); its dependents follow as usual. A retried
+    /// retrain reads the snapshot range the run's New Batch committed, passed to the job, so that
+    /// a retry never trains on a newer batch. Refused while any chain runs.
+    #[tracing::instrument(skip(self, actor), err(level = "info", Display))]
+    pub async fn retry(&self, id: i64, actor: Actor<'_>) -> Result<Stage, TrackerError> {
+        let _guard = self.lock.lock().await;
+        if let Some(active) = self.store.active_pipeline_runs().await?.first() {
+            return Err(TrackerError::AlreadyRunning(*active));
+        }
+        let (run, stages) = self.store.pipeline_run(id).await?.ok_or(TrackerError::NoSuchRun(id))?;
+        let outcomes: Vec<_> = stages.iter().map(StageRow::outcome).collect();
+        let stage = run.status.retry_from(&outcomes).ok_or(TrackerError::NotRetryable(id, run.status))?;
+        let jobs = self.idle_jobs().await?;
+        let mut request = CreateJobRunRequest::default();
+        let mut range = String::new();
+        if stage == Stage::RetrainXgboost {
+            let (snapshot, parent) = self.snapshot_range(&run, &stages).await?.ok_or(TrackerError::UnknownRange(id))?;
+            range = format!(", snapshots {} → {snapshot}", parent.as_deref().unwrap_or("(table start)"));
+            request.environment.insert(SNAPSHOT_ID_ENV.into(), snapshot);
+            request.environment.insert(PARENT_ID_ENV.into(), parent.unwrap_or_default());
+        }
+        let job_run = self.client.create_job_run(&self.project_id, &jobs[stage.index()].id, &request).await?;
+        self.store.start_retry(id, stage, &job_run).await?;
+        let detail = format!("pipeline run {id} from {}: job run {}{range}", stage.title(), job_run.id);
+        self.store.record_event(actor, "pipeline.retry", &detail, "ok").await?;
+        tracing::info!(pipeline_run = id, job_run = %job_run.id, %stage, "pipeline run retried");
+        self.notify(Change { status: Some(PipelineStatus::Running), ..Change::new(ChangeKind::Status, id) });
+        self.notify(Change { stage: Some(stage), state: Some(job_run.status), ..Change::new(ChangeKind::Stage, id) });
+        self.wake.notify_one();
+        Ok(stage)
+    }
+
+    /// The snapshot range run `id`'s New Batch committed: its end and its parent (none for the
+    /// table's first snapshot), as resolved into the lineage or read from the batch's summary.
+    async fn snapshot_range(&self, run: &PipelineRunRow, stages: &[StageRow]) -> Result<Option<(String, Option<String>)>, TrackerError> {
+        if let Some(snapshot) = &run.lineage.snapshot_id {
+            return Ok(Some((snapshot.clone(), run.lineage.parent_snapshot_id.clone())));
+        }
+        let Some(batch) = stages.iter().find(|s| s.stage == Stage::NewBatch && s.state == JobRunState::Succeeded) else { return Ok(None) };
+        let Some(summary) = lineage::batch_summary(&self.client, &self.project_id, &batch.job_run_id).await else { return Ok(None) };
+        Ok(lineage::json_text(&summary["snapshot_id"]).map(|snapshot| (snapshot, lineage::json_text(&summary["parent_id"]))))
     }
 
     /// Stops a pipeline run: the stage active now, and any stage the workspace starts after it

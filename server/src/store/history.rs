@@ -195,7 +195,7 @@ impl Store {
         // The page's stages in one query.
         let mut stages: Vec<StageRow> = vec![];
         if !rows.is_empty() {
-            let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM stage_runs WHERE pipeline_run_id IN (");
+            let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT * FROM stage_runs WHERE {} AND pipeline_run_id IN (", super::pipeline_runs::LATEST_ATTEMPT));
             let mut ids = q.separated(", ");
             for r in &rows {
                 ids.push_bind(r.id);

@@ -70,6 +70,8 @@ pub struct StageRow {
     pub pipeline_run_id: i64,
     #[sqlx(try_from = "i64")]
     pub stage: Stage,
+    /// 1 for the chain's own run of the stage, 2 and up for retries.
+    pub attempt: i64,
     pub job_id: String,
     pub job_run_id: String,
     #[sqlx(rename = "status", try_from = "String")]
@@ -129,6 +131,29 @@ pub struct QualityRow {
     pub recall: Option<f64>,
 }
 
+/// Keeps, of a run's stage rows, the latest attempt at each stage (SQL on `stage_runs`).
+pub(super) const LATEST_ATTEMPT: &str =
+    "attempt = (SELECT MAX(a.attempt) FROM stage_runs a WHERE a.pipeline_run_id = stage_runs.pipeline_run_id AND a.stage = stage_runs.stage)";
+
+async fn upsert_stage<'e, E: sqlx::SqliteExecutor<'e>>(db: E, pipeline_run_id: i64, stage: Stage, run: &JobRun) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO stage_runs (pipeline_run_id, stage, attempt, job_id, job_run_id, status, created_at, running_at, finished_at)
+         VALUES (?1, ?2, (SELECT COALESCE(MAX(attempt), 0) + 1 FROM stage_runs WHERE pipeline_run_id = ?1 AND stage = ?2), ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (job_run_id) DO UPDATE SET status = excluded.status, running_at = excluded.running_at, finished_at = excluded.finished_at",
+    )
+    .bind(pipeline_run_id)
+    .bind(stage.index() as i64)
+    .bind(&run.job_id)
+    .bind(&run.id)
+    .bind(run.status.as_str())
+    .bind(run.created_at.unwrap_or_else(Utc::now))
+    .bind(run.running_at)
+    .bind(run.finished_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     pub async fn insert_pipeline_run(&self, triggered_by: &str, source: RunSource, created_at: DateTime<Utc>) -> Result<i64> {
         Ok(sqlx::query_scalar(
@@ -151,8 +176,14 @@ impl Store {
         Ok(Some((row, stages)))
     }
 
+    /// A run's stages as they stand: the latest attempt at each, in chain order.
     pub async fn stages(&self, id: i64) -> Result<Vec<StageRow>> {
-        Ok(sqlx::query_as("SELECT * FROM stage_runs WHERE pipeline_run_id = ? ORDER BY stage").bind(id).fetch_all(self.pool()).await?)
+        Ok(sqlx::query_as(&format!("SELECT * FROM stage_runs WHERE pipeline_run_id = ? AND {LATEST_ATTEMPT} ORDER BY stage")).bind(id).fetch_all(self.pool()).await?)
+    }
+
+    /// Every attempt at each of a run's stages, in chain order and then attempt order.
+    pub async fn attempts(&self, id: i64) -> Result<Vec<StageRow>> {
+        Ok(sqlx::query_as("SELECT * FROM stage_runs WHERE pipeline_run_id = ? ORDER BY stage, attempt").bind(id).fetch_all(self.pool()).await?)
     }
 
     pub async fn latest_pipeline_run(&self) -> Result<Option<i64>> {
@@ -194,23 +225,28 @@ impl Store {
         .await?)
     }
 
+    /// Records a job run of `stage` in pipeline run `pipeline_run_id`: a job run seen before is
+    /// updated; a new one becomes the stage's next attempt.
     pub async fn upsert_stage(&self, pipeline_run_id: i64, stage: Stage, run: &JobRun) -> Result<()> {
+        upsert_stage(self.pool(), pipeline_run_id, stage, run).await
+    }
+
+    /// Starts pipeline run `id` again from `stage`, whose new attempt is job run `run`: the run is
+    /// running again, a stop asked for earlier no longer applies, its lineage is resolved again and
+    /// its ending announced again when it ends.
+    pub async fn start_retry(&self, id: i64, stage: Stage, run: &JobRun) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
         sqlx::query(
-            "INSERT INTO stage_runs (pipeline_run_id, stage, job_id, job_run_id, status, created_at, running_at, finished_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (pipeline_run_id, stage) DO UPDATE SET
-                job_run_id = excluded.job_run_id, status = excluded.status, running_at = excluded.running_at, finished_at = excluded.finished_at",
+            "UPDATE pipeline_runs SET status = ?, finished_at = NULL, stop_requested_at = NULL, stop_requested_by = NULL,
+                lineage_resolved = 0, lineage_detail = NULL, alerted = 0, updated_at = ? WHERE id = ?",
         )
-        .bind(pipeline_run_id)
-        .bind(stage.index() as i64)
-        .bind(&run.job_id)
-        .bind(&run.id)
-        .bind(run.status.as_str())
-        .bind(run.created_at.unwrap_or_else(Utc::now))
-        .bind(run.running_at)
-        .bind(run.finished_at)
-        .execute(self.pool())
+        .bind(PipelineStatus::Running.as_str())
+        .bind(Utc::now())
+        .bind(id)
+        .execute(&mut *tx)
         .await?;
+        upsert_stage(&mut *tx, id, stage, run).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -1,4 +1,4 @@
-//! Pipeline runs: list and filter, one run with its lineage and logs, trigger, stop.
+//! Pipeline runs: list and filter, one run with its lineage and logs, trigger, stop, retry.
 
 use std::collections::BTreeMap;
 
@@ -130,6 +130,20 @@ pub async fn stop(State(state): State<AppState>, Extension(caller): Extension<Ca
     Ok((StatusCode::ACCEPTED, axum::Json(state.backend.run_detail(id).await?)))
 }
 
+/// Retries a run that failed, stopped, timed out or stayed incomplete from the stage that did not
+/// succeed: a new attempt at that stage (a retrain reads the same snapshot range as before), and
+/// its dependents follow.
+#[utoipa::path(post, path = "/api/v1/runs/{id}/retry", tag = "runs", params(("id" = i64, Path, description = "The pipeline run id")), responses(
+    (status = 202, description = "Retrying; the run is running again", body = PipelineRunDetail),
+    (status = 400, description = "The run cannot be retried (it succeeded, or a chain is running)", body = ApiError),
+    (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 502, body = ApiError),
+))]
+pub async fn retry(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<i64>) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Role::Operator)?;
+    state.backend.retry(&caller, id).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(state.backend.run_detail(id).await?)))
+}
+
 /// What a run links to: snapshot range → MLflow run → model version → build → deployment.
 #[utoipa::path(get, path = "/api/v1/runs/{id}/lineage", tag = "runs", params(("id" = i64, Path, description = "The pipeline run id")), responses(
     (status = 200, body = Lineage),
@@ -140,7 +154,7 @@ pub async fn lineage(State(state): State<AppState>, Extension(caller): Extension
     Ok(axum::Json(state.backend.run_detail(id).await?.lineage))
 }
 
-/// The stages' log tails, as Lakeline stored them.
+/// The log tail of every attempt at every stage, as Lakeline stored them.
 #[utoipa::path(get, path = "/api/v1/runs/{id}/logs", tag = "runs", params(("id" = i64, Path, description = "The pipeline run id")), responses(
     (status = 200, body = Vec<StageLog>),
     (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError),
@@ -150,7 +164,7 @@ pub async fn logs(State(state): State<AppState>, Extension(caller): Extension<Ca
     Ok(axum::Json(state.backend.run_detail(id).await?.logs))
 }
 
-/// One stage's log tail as plain text.
+/// One stage's log tail as plain text (its latest attempt's).
 #[utoipa::path(get, path = "/api/v1/runs/{id}/logs/{stage}", tag = "runs", params(
     ("id" = i64, Path, description = "The pipeline run id"),
     ("stage" = Stage, Path, description = "The stage"),
@@ -162,6 +176,7 @@ pub async fn logs(State(state): State<AppState>, Extension(caller): Extension<Ca
 pub async fn stage_log(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path((id, stage)): Path<(i64, Stage)>) -> Result<impl IntoResponse, ApiError> {
     caller.require(Role::Viewer)?;
     let detail = state.backend.run_detail(id).await?;
-    let log = detail.logs.into_iter().find(|l| l.stage == stage).ok_or_else(|| AppError::NotFound(format!("pipeline run {id} has no {stage} log yet")))?;
+    // The latest attempt's.
+    let log = detail.logs.into_iter().rev().find(|l| l.stage == stage).ok_or_else(|| AppError::NotFound(format!("pipeline run {id} has no {stage} log yet")))?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], log.text))
 }
