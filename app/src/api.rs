@@ -123,6 +123,21 @@ pub struct PipelineRunDetail {
     pub notes: Vec<NoteView>,
 }
 
+/// When New Batch runs: by hand only, or on a cron schedule in the job's time zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleView {
+    pub job_name: String,
+    /// The cron expression (minute hour day-of-month month day-of-week); empty: by hand only.
+    pub cron: String,
+    /// The time zone the expression is read in (the job's).
+    pub timezone: String,
+    /// The workspace's own words for it, when it gives them.
+    pub english: String,
+    pub paused: bool,
+    /// The next times it runs (RFC 3339, UTC), soonest first.
+    pub next: Vec<String>,
+}
+
 /// A note someone left on a pipeline run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -348,6 +363,18 @@ pub async fn stop_pipeline(id: i64) -> Result<(), AppError> {
 #[server(endpoint = "retry_pipeline")]
 pub async fn retry_pipeline(id: i64) -> Result<Stage, AppError> {
     crate::backend::with(Role::Operator, |b, c| async move { b.retry(&c, id).await }).await
+}
+
+/// New Batch's schedule and when it runs next (everyone signed in).
+#[server(endpoint = "get_schedule")]
+pub async fn get_schedule() -> Result<ScheduleView, AppError> {
+    crate::backend::with(Role::Viewer, |b, _| async move { b.schedule().await }).await
+}
+
+/// Sets New Batch's schedule (admins): a cron expression, or empty for by hand only.
+#[server(endpoint = "set_schedule")]
+pub async fn set_schedule(cron: String) -> Result<ScheduleView, AppError> {
+    crate::backend::with(Role::Admin, |b, c| async move { b.set_schedule(&c, cron).await }).await
 }
 
 #[server(endpoint = "list_pipeline_runs")]

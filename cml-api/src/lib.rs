@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod registry;
 pub mod projects;
 pub mod runtimes;
+pub mod schedule;
 pub mod serde_double;
 pub mod serde_int64;
 pub mod status;

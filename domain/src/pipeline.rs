@@ -36,13 +36,16 @@ impl PipelineStatus {
 pub enum RunSource {
     /// Run pipeline in Lakeline.
     Lakeline,
-    /// Seen in the workspace: the CML UI, the API, a schedule.
+    /// Seen in the workspace: the CML UI, the API.
     External,
+    /// Seen in the workspace, started by New Batch's schedule.
+    Scheduled,
 }
 
 named_enum!(RunSource, "run source", {
     Lakeline => "lakeline",
     External => "external",
+    Scheduled => "scheduled",
 });
 
 /// What the status rule needs to know of one stage's job run.

@@ -11,6 +11,7 @@ mod processes;
 pub mod runner;
 pub mod runtimes;
 mod registry;
+mod schedules;
 mod serving;
 mod store;
 mod tracking;
@@ -91,6 +92,8 @@ pub struct LocalWorkspace {
     workspace: Arc<Workspace>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The task that fires scheduled jobs.
+    schedules: tokio::task::AbortHandle,
 }
 
 impl std::fmt::Debug for LocalWorkspace {
@@ -153,6 +156,7 @@ impl LocalWorkspace {
             serving: serving.clone(),
         });
         serving.resume().await;
+        let schedules = tokio::spawn(schedules::fire(Arc::downgrade(&workspace))).abort_handle();
         let router = api::router(workspace.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -164,7 +168,7 @@ impl LocalWorkspace {
             }
         });
         tracing::info!(%addr, project = %project.id, dir = %project_dir.display(), "local workspace is listening");
-        Ok(LocalWorkspace { addr, api_key, project_id: project.id, workspace, stop: Some(stop), task: Some(task) })
+        Ok(LocalWorkspace { addr, api_key, project_id: project.id, workspace, stop: Some(stop), task: Some(task), schedules })
     }
 
     /// `http://127.0.0.1:<port>`: the base URL an API v2 client is given.
@@ -191,6 +195,7 @@ impl LocalWorkspace {
     }
 
     async fn stop_now(&mut self) {
+        self.schedules.abort();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -295,6 +295,11 @@ impl Store {
             .await
     }
 
+    /// Jobs with a cron schedule that is not paused, in every project.
+    pub async fn scheduled_jobs(&self) -> Result<Vec<JobRow>, sqlx::Error> {
+        sqlx::query_as("SELECT * FROM jobs WHERE schedule != '' AND paused = 0 ORDER BY created_at, id").fetch_all(&self.pool).await
+    }
+
     pub async fn job(&self, project_id: &str, id: &str) -> Result<Option<JobRow>, sqlx::Error> {
         sqlx::query_as("SELECT * FROM jobs WHERE project_id = ? AND id = ?")
             .bind(project_id)

@@ -261,6 +261,16 @@ impl app::backend::Backend for ServerBackend {
         self.tracker_action(caller, "pipeline.stop", &detail, move |tracker, actor| async move { tracker.stop(id, actor.as_actor()).await }).await
     }
 
+    async fn schedule(&self) -> Result<ScheduleView, AppError> {
+        Ok(views::schedule(&self.tracker.new_batch_job().await?, Utc::now()))
+    }
+
+    async fn set_schedule(&self, caller: &Caller, cron: String) -> Result<ScheduleView, AppError> {
+        let detail = format!("New Batch: {cron:?}");
+        let job = self.tracker_action(caller, "pipeline.schedule", &detail, move |tracker, actor| async move { tracker.set_schedule(&cron, actor.as_actor()).await }).await?;
+        Ok(views::schedule(&job, Utc::now()))
+    }
+
     async fn retry(&self, caller: &Caller, id: i64) -> Result<Stage, AppError> {
         let detail = format!("pipeline run {id}");
         self.tracker_action(caller, "pipeline.retry", &detail, move |tracker, actor| async move { tracker.retry(id, actor.as_actor()).await }).await

@@ -1,7 +1,7 @@
 //! The UI's view types (`app::api`), built in one place from Lakeline's store rows and domain.
 //! Nothing else constructs them; the store and the tracker never see them.
 
-use app::api::{AuditEntry, DeliveryView, DeploymentView, WebhookView, KeyValue, Lineage, PipelineRunSummary, NoteView, QualityPoint, StageLog, StageView, TokenView, UserView};
+use app::api::{ScheduleView, AuditEntry, DeliveryView, DeploymentView, WebhookView, KeyValue, Lineage, PipelineRunSummary, NoteView, QualityPoint, StageLog, StageView, TokenView, UserView};
 use chrono::{DateTime, Utc};
 
 use crate::store::audit::AuditEvent;
@@ -33,6 +33,23 @@ pub fn stage(row: &StageRow, now: DateTime<Utc>) -> StageView {
         running_at: row.running_at.as_ref().map(rfc3339),
         finished_at: row.finished_at.as_ref().map(rfc3339),
         duration_seconds: end.map(|e| seconds(start, e)),
+    }
+}
+
+/// How many of a schedule's next times are shown.
+const NEXT_RUNS: usize = 5;
+
+/// New Batch's schedule, with its next times after `now`.
+pub fn schedule(job: &cml_api::Job, now: DateTime<Utc>) -> ScheduleView {
+    let parsed = (!job.schedule.is_empty()).then(|| cml_api::schedule::Schedule::parse(&job.schedule, &job.timezone).ok()).flatten();
+    let timezone = if job.timezone.is_empty() && !job.schedule.is_empty() { cml_api::schedule::DEFAULT_TIMEZONE.to_string() } else { job.timezone.clone() };
+    ScheduleView {
+        job_name: job.name.clone(),
+        cron: job.schedule.clone(),
+        timezone,
+        english: job.english_schedule.clone(),
+        paused: job.paused,
+        next: parsed.filter(|_| !job.paused).map(|s| s.upcoming(now, NEXT_RUNS).iter().map(rfc3339).collect()).unwrap_or_default(),
     }
 }
 

@@ -21,6 +21,8 @@ const SERVER_FUNCTIONS: &[(&str, &str, Option<Role>)] = &[
     ("trigger_pipeline", "arguments=&environment=", Some(Role::Operator)),
     ("stop_pipeline", "id=1", Some(Role::Operator)),
     ("retry_pipeline", "id=999", Some(Role::Operator)),
+    ("get_schedule", "", Some(Role::Viewer)),
+    ("set_schedule", "cron=", Some(Role::Admin)),
     ("test_prediction", "request=%7B%7D", Some(Role::Operator)),
     ("add_note", "id=999&text=x", Some(Role::Operator)),
     ("deploy_model", "id=999", Some(Role::Operator)),

@@ -1,7 +1,7 @@
 // Starts the real Lakeline binary in a fresh data directory on an ephemeral port, and a headless
 // Chromium to drive it.
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before } from 'node:test';
@@ -9,15 +9,22 @@ import { chromium } from 'playwright-core';
 
 const root = resolve(import.meta.dirname, '../..');
 
-/** A copy of the repository's pipeline/ scripts, so that job logs stay out of the repository. */
-function projectDir(dataDir) {
+/** A copy of the repository's pipeline/ scripts, so that job logs stay out of the repository,
+ * with `files` ({ name: text }) added or replaced. */
+function projectDir(dataDir, files = {}) {
   const dir = join(dataDir, 'project');
   mkdirSync(dir, { recursive: true });
   for (const name of readdirSync(join(root, 'pipeline'))) {
     const from = join(root, 'pipeline', name);
     if (statSync(from).isFile()) cpSync(from, join(dir, name));
   }
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;
+}
+
+/** The repository's pipeline script `name`, as text. */
+export function pipelineScript(name) {
+  return readFileSync(join(root, 'pipeline', name), 'utf8');
 }
 
 /** With LAKELINE_TEST_LOG_DIR set (`make test`), the servers' logs and the secrets the tests used
@@ -38,7 +45,9 @@ export const PASSWORD = 'a password for browser tests';
 /** One user per role, made with `lakeline user add` before the server starts. */
 export const USERS = { viewer: 'vera', operator: 'otto', admin: 'ada' };
 
-export async function startLakeline(extraEnv = {}) {
+/** Starts Lakeline with `extraEnv` added to its environment and `projectFiles` ({ name: text })
+ * added to or replaced in its project's copy of the pipeline scripts. */
+export async function startLakeline(extraEnv = {}, projectFiles = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'lakeline-browser-'));
   noteSecrets(PASSWORD);
   const binary = process.env.LAKELINE_BIN ?? join(root, 'target/debug/lakeline');
@@ -54,7 +63,7 @@ export async function startLakeline(extraEnv = {}) {
       RUST_LOG: 'info,lakeline=debug,tower_http=debug',
       // The pipeline's Python venv is built once per machine and shared with the Rust tests.
       LAKELINE_RUNTIMES_DIR: join(root, 'target/tmp/runtimes'),
-      LAKELINE_PROJECT_DIR: projectDir(dataDir),
+      LAKELINE_PROJECT_DIR: projectDir(dataDir, projectFiles),
       LAKELINE_OWNER_SUFFIX: 'browser',
       // Jobs inherit the environment: every New Batch makes the same reproducible batch.
       BATCH_SEED: '1440',
@@ -122,12 +131,12 @@ export async function signIn(page, url, name) {
   noteSecrets(...cookies.filter((c) => c.name === 'lakeline_session').map((c) => c.value));
 }
 
-/** Registers hooks that start Lakeline and a browser before the file's tests (signed in as the
- * admin) and stop them after. */
-export function withLakeline() {
+/** Registers hooks that start Lakeline (with `projectFiles` in its project, see startLakeline)
+ * and a browser before the file's tests (signed in as the admin) and stop them after. */
+export function withLakeline(projectFiles = {}) {
   const ctx = {};
   before(async () => {
-    ctx.server = await startLakeline();
+    ctx.server = await startLakeline({}, projectFiles);
     ctx.browser = await launchBrowser();
     const page = await ctx.browser.context.newPage();
     await signIn(page, ctx.server.url, USERS.admin);

@@ -25,11 +25,13 @@ pub fn duration(seconds: Option<f64>) -> String {
     }
 }
 
-/// Who started a pipeline run, and where: "paul, in Lakeline" or "paul, outside Lakeline".
+/// Who started a pipeline run, and where: "paul, in Lakeline", "paul, outside Lakeline" or
+/// "paul, on New Batch's schedule".
 pub fn who(triggered_by: &str, source: RunSource) -> String {
     let place = match source {
         RunSource::Lakeline => "in Lakeline",
         RunSource::External => "outside Lakeline",
+        RunSource::Scheduled => "on New Batch's schedule",
     };
     format!("{triggered_by}, {place}")
 }

@@ -5,6 +5,7 @@ pub mod live;
 pub mod prediction;
 pub mod quality_chart;
 pub mod retry;
+pub mod schedule;
 pub mod server_check;
 pub mod session;
 pub mod stage_card;

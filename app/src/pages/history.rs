@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{list_pipeline_runs, HistoryCursor, HistoryFilter, PipelineStatus, Stage};
+use crate::api::{list_pipeline_runs, HistoryCursor, HistoryFilter, PipelineStatus, RunSource, Stage};
 use crate::components::format::{deployment, duration, ratio, snapshot_range, when, who};
 use crate::components::live::{count_changes, use_changes};
 
@@ -95,6 +95,9 @@ pub fn HistoryPage() -> impl IntoView {
                                                 <a href=format!("/runs/{}", r.id)>{format!("#{}", r.id)}</a>
                                                 {(r.note_count > 0).then(|| view! {
                                                     <span class="note-marker" data-test="note-marker" title=format!("{} note(s)", r.note_count)>{format!(" ✎{}", r.note_count)}</span>
+                                                })}
+                                                {(r.source == RunSource::Scheduled).then(|| view! {
+                                                    <span class="scheduled-marker" data-test="scheduled-marker" title="Started by New Batch's schedule">" ⏱ scheduled"</span>
                                                 })}
                                             </td>
                                             <td>{when(&r.created_at)}</td>

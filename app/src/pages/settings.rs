@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::webhooks::WebhooksPanel;
+use crate::components::schedule::SchedulePanel;
 
 use crate::api::{get_settings, pipeline_setup, ApplyPipelineSetup, CheckPipelineSetup, PipelineSettings, RemoveDuplicateJobs, SaveSettings};
 
@@ -96,6 +97,7 @@ pub fn SettingsPage() -> impl IntoView {
                 Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
             })}
         </section>
+        <SchedulePanel/>
         <WebhooksPanel/>
     }
 }

@@ -71,7 +71,7 @@ pub async fn create(
         timezone: if request.schedule.is_empty() {
             String::new()
         } else if request.timezone.is_empty() {
-            "America/Los_Angeles".into()
+            cml_api::schedule::DEFAULT_TIMEZONE.into()
         } else {
             request.timezone.clone()
         },
@@ -117,6 +117,10 @@ pub async fn update(
     }
     if let Some(v) = patch.schedule {
         job.schedule = v.trim().to_string();
+        // A job made scheduled by an update gets CML's default time zone (the field is output only).
+        if !job.schedule.is_empty() && job.timezone.is_empty() {
+            job.timezone = cml_api::schedule::DEFAULT_TIMEZONE.into();
+        }
     }
     if let Some(v) = patch.timeout {
         job.timeout = v;
@@ -187,6 +191,9 @@ async fn validate(ws: &Workspace, job: &JobRow) -> ApiResult<()> {
             job.runtime_identifier,
             known.join(", ")
         )));
+    }
+    if !job.schedule.is_empty() {
+        cml_api::schedule::Schedule::parse(&job.schedule, &job.timezone).map_err(|e| ApiError::invalid(e.to_string()))?;
     }
     if !job.parent_id.is_empty() {
         if !job.schedule.is_empty() {

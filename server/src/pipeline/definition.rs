@@ -89,7 +89,8 @@ impl Definition {
             }
         }
         match (stage.previous(), parent) {
-            (None, _) if !job.parent_id.is_empty() || !job.schedule.is_empty() => d.push("should be manual (no schedule, no parent)".into()),
+            // New Batch starts the chain: by hand or on its schedule, never after another job.
+            (None, _) if !job.parent_id.is_empty() => d.push("should depend on no other job (it starts the chain, by hand or on a schedule)".into()),
             (Some(_), Some(p)) if job.parent_id != p.id => d.push(format!("should depend on {:?}", p.name)),
             _ => {}
         }
@@ -139,7 +140,7 @@ impl Definition {
                             memory: Some(MEMORY_GB),
                             nvidia_gpu: Some(0),
                             parent_id: Some(parent_id),
-                            schedule: stage.previous().is_none().then(String::new),
+                            // New Batch's schedule is the admin's (Settings → Schedule): kept.
                             environment: Some(cml_api::environment_to_string(&env)),
                             runtime_identifier: (!runtime_id.is_empty()).then(|| runtime_id.clone()),
                             ..Default::default()

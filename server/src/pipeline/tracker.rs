@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use cml_api::{CreateJobRunRequest, Job, JobRun};
+use cml_api::schedule::Schedule;
+use cml_api::{CreateJobRunRequest, Job, JobRun, UpdateJob};
 use domain::{Change, ChangeKind, DeploymentState, JobRunState, PipelineStatus, RunRequest, RunSource, Stage};
 use tracing::Instrument;
 use tokio::sync::{broadcast, Mutex, Notify, RwLock};
@@ -75,6 +76,8 @@ pub enum TrackerError {
     NotRetryable(i64, PipelineStatus),
     #[error("the snapshot range pipeline run {0} trained on is not known (its New Batch wrote no summary), so a retrain could not read the same batch; start a new run instead")]
     UnknownRange(i64),
+    #[error("{0}")]
+    Schedule(#[from] cml_api::schedule::ScheduleError),
     #[error("pipeline run {0} built no model to deploy")]
     NothingBuilt(i64),
     #[error("pipeline run {0} is running; deploy an earlier model once it has finished (or stop it)")]
@@ -109,6 +112,8 @@ struct Unanswered {
 
 /// Clock differences between Lakeline and the workspace allowed when claiming a run.
 const CLAIM_SLACK: chrono::Duration = chrono::Duration::seconds(10);
+/// How long after its schedule came round a job run still counts as the schedule's.
+const SCHEDULE_SLACK: chrono::Duration = chrono::Duration::seconds(120);
 
 #[derive(Default)]
 struct Clocks {
@@ -204,9 +209,13 @@ impl Tracker {
     #[tracing::instrument(name = "tracker.reconcile", skip_all)]
     pub async fn reconcile(&self) -> Result<Pace, TrackerError> {
         let _guard = self.lock.lock().await;
-        let Some(jobs) = self.jobs().await? else { return Ok(Pace::IDLE) };
         let now = Instant::now();
         let full_due = self.clocks.lock().expect("tracker clocks").full_pass.is_none_or(|t| now.duration_since(t) >= FULL_EVERY);
+        if full_due {
+            // The jobs themselves may have changed in the workspace (a schedule set in CML's UI).
+            *self.jobs.write().await = None;
+        }
+        let Some(jobs) = self.jobs().await? else { return Ok(Pace::IDLE) };
         let mut listed = HashSet::new();
         if full_due {
             self.clocks.lock().expect("tracker clocks").full_pass = Some(now);
@@ -315,10 +324,11 @@ impl Tracker {
                 tracing::info!(pipeline_run = id, "a trigger whose answer was lost started this run");
                 Some(id)
             } else {
-                // A New Batch run Lakeline did not start: from the CML UI, the API, a schedule.
+                // A New Batch run Lakeline did not start: from New Batch's schedule, the CML UI, the API.
                 let who = if run.creator.username.is_empty() { "unknown".to_string() } else { run.creator.username.clone() };
-                let id = self.store.insert_pipeline_run(&who, RunSource::External, created).await?;
-                tracing::info!(pipeline_run = id, "tracking a pipeline run started outside Lakeline");
+                let source = if self.started_by_schedule(created).await { RunSource::Scheduled } else { RunSource::External };
+                let id = self.store.insert_pipeline_run(&who, source, created).await?;
+                tracing::info!(pipeline_run = id, %source, "tracking a pipeline run started outside Lakeline");
                 Some(id)
             }
         } else {
@@ -479,6 +489,17 @@ impl Tracker {
         }
     }
 
+    /// Whether a New Batch run created at `created` came from the job's schedule: the schedule
+    /// came round shortly before (CML creates the run within moments).
+    async fn started_by_schedule(&self, created: chrono::DateTime<Utc>) -> bool {
+        let Some(jobs) = self.jobs.read().await.clone() else { return false };
+        let job = &jobs[Stage::NewBatch.index()];
+        if job.schedule.is_empty() {
+            return false;
+        }
+        Schedule::parse(&job.schedule, &job.timezone).is_ok_and(|s| s.fires_between(created - SCHEDULE_SLACK, created + CLAIM_SLACK))
+    }
+
     /// Takes the claim of a trigger whose answer was lost if a run created at `created` is its.
     fn claim(&self, created: chrono::DateTime<Utc>) -> Option<Unanswered> {
         let mut unanswered = self.unanswered.lock().expect("tracker claim");
@@ -616,6 +637,30 @@ impl Tracker {
             }
         }
         Ok(jobs)
+    }
+
+    /// New Batch's job as last read: its schedule and time zone.
+    pub async fn new_batch_job(&self) -> Result<Job, TrackerError> {
+        let jobs = self.jobs().await?.ok_or(TrackerError::NotSetUp)?;
+        Ok(jobs[Stage::NewBatch.index()].clone())
+    }
+
+    /// Sets New Batch's schedule through API v2 (`cron` empty: runs by hand only), in the job's
+    /// time zone. A bad expression is refused before the workspace is asked.
+    #[tracing::instrument(skip(self, actor), err(level = "info", Display))]
+    pub async fn set_schedule(&self, cron: &str, actor: Actor<'_>) -> Result<Job, TrackerError> {
+        let _guard = self.lock.lock().await;
+        let cron = cron.split_whitespace().collect::<Vec<_>>().join(" ");
+        let job = self.jobs().await?.ok_or(TrackerError::NotSetUp)?[Stage::NewBatch.index()].clone();
+        if !cron.is_empty() {
+            Schedule::parse(&cron, &job.timezone)?;
+        }
+        let patch = UpdateJob { schedule: Some(cron.clone()), ..Default::default() };
+        let updated = self.client.update_job(&self.project_id, &job.id, &patch).await?;
+        *self.jobs.write().await = None;
+        let detail = if cron.is_empty() { format!("{}: by hand only", job.name) } else { format!("{}: {cron:?} in {}", job.name, updated.timezone) };
+        self.store.record_event(actor, "pipeline.schedule", &detail, "ok").await?;
+        Ok(updated)
     }
 
     /// Starts pipeline run `id` again from the stage that did not succeed, as a new attempt (its
