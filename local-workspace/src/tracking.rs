@@ -127,10 +127,16 @@ impl Tracking<'_> {
         sqlx::query_as("SELECT * FROM experiment_runs WHERE id = ?").bind(id).fetch_optional(self.0).await
     }
 
+    /// Every experiment of every project (MLflow's `experiments/search` sees them all).
+    pub async fn all_experiments(&self) -> sqlx::Result<Vec<ExperimentRow>> {
+        sqlx::query_as("SELECT * FROM experiments ORDER BY created_at").fetch_all(self.0).await
+    }
+
+    /// The runs of these experiments, in any lifecycle stage.
     pub async fn runs_of(&self, experiment_ids: &[String]) -> sqlx::Result<Vec<RunRow>> {
         let mut all = vec![];
         for id in experiment_ids {
-            let rows: Vec<RunRow> = sqlx::query_as("SELECT * FROM experiment_runs WHERE experiment_id = ? AND lifecycle_stage = 'active'")
+            let rows: Vec<RunRow> = sqlx::query_as("SELECT * FROM experiment_runs WHERE experiment_id = ?")
                 .bind(id)
                 .fetch_all(self.0)
                 .await?;
@@ -185,10 +191,10 @@ impl Tracking<'_> {
             .bind(&run.id).fetch_all(self.0).await?;
         let tags = sqlx::query_as::<_, (String, String)>("SELECT key, value FROM run_tags WHERE run_id = ? ORDER BY key")
             .bind(&run.id).fetch_all(self.0).await?;
-        // The latest value per key (greatest timestamp, then step, then value).
+        // The latest value per key, as MLflow keeps it: the greatest (step, timestamp, value).
         let metrics = sqlx::query_as::<_, MetricRow>(
             "SELECT key, value, is_nan, timestamp, step FROM run_metrics m WHERE run_id = ?1 AND rowid = (
-                SELECT rowid FROM run_metrics WHERE run_id = ?1 AND key = m.key ORDER BY timestamp DESC, step DESC, value DESC LIMIT 1)
+                SELECT rowid FROM run_metrics WHERE run_id = ?1 AND key = m.key ORDER BY step DESC, timestamp DESC, value DESC LIMIT 1)
              ORDER BY key",
         )
         .bind(&run.id).fetch_all(self.0).await?;

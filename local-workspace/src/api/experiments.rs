@@ -102,7 +102,7 @@ pub async fn list_runs(
     let e = experiment(&ws, &project_id, &id).await?;
     let tracking = Tracking(ws.store.pool());
     let mut items = vec![];
-    for run in tracking.runs_of(std::slice::from_ref(&e.id)).await? {
+    for run in tracking.runs_of(std::slice::from_ref(&e.id)).await?.into_iter().filter(|r| r.lifecycle_stage == "active") {
         let full = tracking.full_run(run).await?;
         items.push(serde_json::to_value(run_to_api(&ws, &full).await?).unwrap_or_default());
     }

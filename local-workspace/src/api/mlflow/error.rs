@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+#[derive(Debug)]
 pub struct MlflowError {
     status: StatusCode,
     code: &'static str,
@@ -17,6 +18,14 @@ impl MlflowError {
     }
     pub(super) fn invalid(message: impl Into<String>) -> Self {
         MlflowError { status: StatusCode::BAD_REQUEST, code: "INVALID_PARAMETER_VALUE", message: message.into() }
+    }
+    /// An unknown MLflow route (MLflow's server answers these with its own error shape too).
+    pub(super) fn no_endpoint(message: impl Into<String>) -> Self {
+        MlflowError { status: StatusCode::NOT_FOUND, code: "ENDPOINT_NOT_FOUND", message: message.into() }
+    }
+    #[cfg(test)]
+    pub(super) fn message(&self) -> &str {
+        &self.message
     }
     pub(super) fn exists(message: impl Into<String>) -> Self {
         MlflowError { status: StatusCode::BAD_REQUEST, code: "RESOURCE_ALREADY_EXISTS", message: message.into() }

@@ -23,7 +23,7 @@ use crate::ids::new_id;
 use crate::tracking::{kv_list, map_to_kv, now_ms, ExperimentRow, FullRun, LoggedModelRow, MetricRow, RunRow, Tracking};
 use crate::Workspace;
 use error::{MlflowError, Result};
-use search::{clause_matches, parse_filter};
+use search::Subject;
 
 pub fn routes() -> Router<Arc<Workspace>> {
     let p = "/api/2.0/mlflow";
@@ -43,6 +43,7 @@ pub fn routes() -> Router<Arc<Workspace>> {
         .route(&format!("{p}/runs/log-inputs"), post(ignore_ok))
         .route(&format!("{p}/runs/outputs"), post(ignore_ok))
         .route(&format!("{p}/runs/search"), post(run_search))
+        .route(&format!("{p}/experiments/search"), post(experiment_search))
         .route(&format!("{p}/metrics/get-history"), get(metric_history))
         .route(&format!("{p}/logged-models"), post(logged_model_create))
         .route(&format!("{p}/logged-models/search"), post(logged_model_search))
@@ -50,6 +51,8 @@ pub fn routes() -> Router<Arc<Workspace>> {
         .route(&format!("{p}/logged-models/{{model_id}}/tags"), patch(logged_model_tags))
         .route("/api/2.0/mlflow-artifacts/artifacts", get(artifacts::artifact_list))
         .route("/api/2.0/mlflow-artifacts/artifacts/{*path}", get(artifacts::artifact_get).put(artifacts::artifact_put))
+        .route(&format!("{p}/{{*rest}}"), axum::routing::any(unknown_route))
+        .route("/api/3.0/mlflow/{*rest}", axum::routing::any(unknown_route))
 }
 
 /// MLflow's error shape: `{"error_code": …, "message": …}`.
@@ -332,39 +335,96 @@ async fn metric_history(State(ws): State<Arc<Workspace>>, Query(q): Query<Histor
     Ok(Json(json!({"metrics": metrics})))
 }
 
-async fn run_search(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Json<Value>> {
-    let req: Value = body(&bytes)?;
-    let ids: Vec<String> = req["experiment_ids"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect();
-    let clauses = parse_filter(req["filter"].as_str().unwrap_or(""))?;
-    let tracking = Tracking(ws.store.pool());
-    let mut runs = vec![];
-    for run in tracking.runs_of(&ids).await? {
-        let full = tracking.full_run(run).await?;
-        let mut keep = true;
-        for c in &clauses {
-            keep &= clause_matches(c, &full)?;
-        }
-        if keep {
-            runs.push(full);
-        }
+/// MLflow's paging: `max_results` (default 1000, at most 50,000) and an opaque token.
+fn page_window(req: &Value, default: i64) -> Result<(usize, usize)> {
+    let max = match &req["max_results"] {
+        Value::Null => default,
+        v => int(v).ok_or_else(|| MlflowError::invalid(format!("Invalid value {v} for parameter 'max_results'")))?,
+    };
+    if !(1..=50_000).contains(&max) {
+        return Err(MlflowError::invalid(format!("Invalid value {max} for parameter 'max_results' supplied. It must be at most 50000 and at least 1")));
     }
-    // Default order: newest start first. Explicit orders: start_time / end_time ASC|DESC.
-    let order = req["order_by"].as_array().and_then(|a| a.first()).and_then(Value::as_str).unwrap_or("start_time DESC").to_string();
-    let descending = !order.to_uppercase().ends_with(" ASC");
-    let by_end = order.contains("end_time");
-    runs.sort_by_key(|f| if by_end { f.run.end_time.unwrap_or(0) } else { f.run.start_time });
-    if descending {
-        runs.reverse();
-    }
-    let max = int(&req["max_results"]).unwrap_or(1000).max(1) as usize;
-    let offset: usize = req["page_token"].as_str().and_then(|t| t.parse().ok()).unwrap_or(0);
-    let total = runs.len();
-    let page: Vec<Value> = runs.iter().skip(offset).take(max).map(run_json).collect();
-    let mut out = json!({"runs": page});
+    let offset = match req["page_token"].as_str().filter(|t| !t.is_empty()) {
+        None => 0,
+        Some(token) => token.parse().map_err(|_| MlflowError::invalid(format!("Invalid page token {token:?}")))?,
+    };
+    Ok((offset, max as usize))
+}
+
+fn paged<T>(items: Vec<T>, (offset, max): (usize, usize), field: &str, to_json: impl Fn(&T) -> Value) -> Value {
+    let total = items.len();
+    let page: Vec<Value> = items.iter().skip(offset).take(max).map(to_json).collect();
+    let mut out = json!({ field: page });
     if offset + max < total {
         out["next_page_token"] = json!((offset + max).to_string());
     }
-    Ok(Json(out))
+    out
+}
+
+/// MLflow's view types: active runs (the default), deleted ones, or all.
+fn view_keeps(req: &Value, field: &str, lifecycle_stage: &str) -> Result<bool> {
+    let view = match &req[field] {
+        Value::Null => "ACTIVE_ONLY".to_string(),
+        Value::Number(n) => match n.as_i64() {
+            Some(1) => "ACTIVE_ONLY".into(),
+            Some(2) => "DELETED_ONLY".into(),
+            Some(3) => "ALL".into(),
+            _ => String::new(),
+        },
+        Value::String(s) => s.clone(),
+        _ => String::new(),
+    };
+    match view.as_str() {
+        "ACTIVE_ONLY" => Ok(lifecycle_stage == "active"),
+        "DELETED_ONLY" => Ok(lifecycle_stage == "deleted"),
+        "ALL" => Ok(true),
+        other => Err(MlflowError::invalid(format!("Invalid value {other:?} for parameter '{field}': use ACTIVE_ONLY, DELETED_ONLY or ALL"))),
+    }
+}
+
+fn order_by_list(req: &Value) -> Vec<String> {
+    req["order_by"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect()
+}
+
+async fn run_search(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Json<Value>> {
+    let req: Value = body(&bytes)?;
+    let ids: Vec<String> = req["experiment_ids"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect();
+    let filter = search::parse_filter(req["filter"].as_str().unwrap_or(""), Subject::Runs)?;
+    let order = search::parse_order_by(&order_by_list(&req), Subject::Runs)?;
+    let window = page_window(&req, 1000)?;
+    let tracking = Tracking(ws.store.pool());
+    let mut runs = vec![];
+    for run in tracking.runs_of(&ids).await? {
+        if !view_keeps(&req, "run_view_type", &run.lifecycle_stage)? {
+            continue;
+        }
+        let full = tracking.full_run(run).await?;
+        if search::run_matches(&filter, &full) {
+            runs.push(full);
+        }
+    }
+    search::sort_runs(&mut runs, &order);
+    Ok(Json(paged(runs, window, "runs", run_json)))
+}
+
+async fn experiment_search(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Json<Value>> {
+    let req: Value = body(&bytes)?;
+    let filter = search::parse_filter(req["filter"].as_str().unwrap_or(""), Subject::Experiments)?;
+    let order = search::parse_order_by(&order_by_list(&req), Subject::Experiments)?;
+    let window = page_window(&req, 1000)?;
+    let mut found = vec![];
+    for e in Tracking(ws.store.pool()).all_experiments().await? {
+        if view_keeps(&req, "view_type", &e.lifecycle_stage)? && search::experiment_matches(&filter, &e) {
+            found.push(e);
+        }
+    }
+    search::sort_experiments(&mut found, &order);
+    Ok(Json(paged(found, window, "experiments", experiment_json)))
+}
+
+/// Any other MLflow route: MLflow's error shape, so that a client can read what went wrong.
+async fn unknown_route(uri: axum::http::Uri) -> MlflowError {
+    MlflowError::no_endpoint(format!("No MLflow endpoint {} here; this workspace serves the tracking subset its jobs use", uri.path()))
 }
 
 async fn logged_model_create(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Json<Value>> {
@@ -430,19 +490,10 @@ async fn logged_model_tags(State(ws): State<Arc<Workspace>>, Path(id): Path<Stri
 async fn logged_model_search(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Json<Value>> {
     let req: Value = body(&bytes)?;
     let ids: Vec<String> = req["experiment_ids"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect();
-    let clauses = parse_filter(req["filter"].as_str().unwrap_or(""))?;
+    let filter = search::parse_logged_model_filter(req["filter"].as_str().unwrap_or(""))?;
     let mut models = vec![];
     for m in Tracking(ws.store.pool()).logged_models_of(&ids).await? {
-        let keep = clauses.iter().all(|c| {
-            let have = match c.field.as_str() {
-                "name" => m.name.clone(),
-                "source_run_id" => m.source_run_id.clone(),
-                "status" => m.status.clone(),
-                _ => String::new(),
-            };
-            (c.op == "=") == (have == c.value)
-        });
-        if keep {
+        if search::logged_model_matches(&filter, &m) {
             models.push(logged_model_json(&m));
         }
     }
