@@ -172,13 +172,33 @@ impl Tracking<'_> {
         Ok(())
     }
 
-    pub async fn log_metric(&self, run_id: &str, m: &MetricRow) -> sqlx::Result<()> {
+    /// Logs a metric point (an identical point logged before is kept once); with a model id, the
+    /// point is also linked to that logged model.
+    pub async fn log_metric(&self, run_id: &str, m: &MetricRow, model_id: Option<&str>) -> sqlx::Result<()> {
         // SQLite would turn a NaN into NULL: keep it as a flag (MLflow's SQL store does the same).
         let (value, is_nan) = if m.value.is_nan() { (0.0, true) } else { (m.value, false) };
-        sqlx::query("INSERT INTO run_metrics (run_id, key, value, is_nan, timestamp, step) VALUES (?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT OR IGNORE INTO run_metrics (run_id, key, value, is_nan, timestamp, step) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(run_id).bind(&m.key).bind(value).bind(is_nan).bind(m.timestamp).bind(m.step)
             .execute(self.0).await?;
+        if let Some(model_id) = model_id.filter(|id| !id.is_empty()) {
+            sqlx::query("INSERT OR IGNORE INTO logged_model_metrics (model_id, run_id, key, value, is_nan, timestamp, step) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .bind(model_id).bind(run_id).bind(&m.key).bind(value).bind(is_nan).bind(m.timestamp).bind(m.step)
+                .execute(self.0).await?;
+        }
         Ok(())
+    }
+
+    /// The metric points linked to a logged model, with the run each came from.
+    pub async fn logged_model_metrics(&self, model_id: &str) -> sqlx::Result<Vec<(String, MetricRow)>> {
+        let rows: Vec<(String, MetricRow)> = sqlx::query("SELECT run_id, key, value, is_nan, timestamp, step FROM logged_model_metrics WHERE model_id = ? ORDER BY key, step, timestamp")
+            .bind(model_id)
+            .try_map(|row: sqlx::sqlite::SqliteRow| {
+                use sqlx::Row;
+                Ok((row.try_get("run_id")?, MetricRow::from_row(&row)?))
+            })
+            .fetch_all(self.0)
+            .await?;
+        Ok(rows)
     }
 
     pub async fn metric_history(&self, run_id: &str, key: &str) -> sqlx::Result<Vec<MetricRow>> {

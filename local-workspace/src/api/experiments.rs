@@ -153,7 +153,7 @@ pub async fn run_method(
     }
     for m in &request.metrics {
         let timestamp = m.timestamp.map(|t| t.timestamp_millis()).unwrap_or_else(now_ms);
-        tracking.log_metric(&run.id, &MetricRow { key: m.key.clone(), value: m.value, timestamp, step: m.step }).await?;
+        tracking.log_metric(&run.id, &MetricRow { key: m.key.clone(), value: m.value, timestamp, step: m.step }, None).await?;
     }
     Ok(Json(json!({})))
 }

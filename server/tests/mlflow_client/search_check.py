@@ -170,6 +170,15 @@ check("duplicate order_by refused", "INVALID_PARAMETER_VALUE", code)
 history = client.get_metric_history(ids["r0"], "acc")
 check("metric history", [(0, 0.5), (1, 0.91)], sorted((m.step, m.value) for m in history))
 
+# MLflow 3 links a run's metrics to a logged model by logging them again with its model id (what
+# log_model does): the run's history keeps one copy, and the model lists them.
+from mlflow.entities import Metric
+
+model = client.create_logged_model(experiment, name="linked", source_run_id=ids["r3"])
+client.log_batch(ids["r3"], metrics=[Metric("acc", 0.80, base + 3 * 1000 + 100, 1, model_id=model.model_id)])
+check("a linked metric is not a second point", [(1, 0.80)], [(m.step, m.value) for m in client.get_metric_history(ids["r3"], "acc")])
+check("the logged model lists it", [("acc", 0.80, ids["r3"])], [(m.key, m.value, m.run_id) for m in client.get_logged_model(model.model_id).metrics])
+
 # search_experiments.
 prefix = f"xs-{uuid.uuid4().hex[:6]}-"
 made = []

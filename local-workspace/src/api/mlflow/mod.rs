@@ -109,15 +109,27 @@ fn metric_json(m: &MetricRow) -> Value {
     json!({"key": m.key, "value": cml_api::serde_double::to_json(m.value), "timestamp": m.timestamp, "step": m.step})
 }
 
-fn logged_model_json(m: &LoggedModelRow) -> Value {
-    json!({
+/// A logged model with the metric points linked to it.
+async fn logged_model_json(tracking: &Tracking<'_>, m: &LoggedModelRow) -> Result<Value> {
+    let metrics: Vec<Value> = tracking
+        .logged_model_metrics(&m.id)
+        .await?
+        .iter()
+        .map(|(run_id, metric)| {
+            let mut v = metric_json(metric);
+            v["run_id"] = json!(run_id);
+            v["model_id"] = json!(m.id);
+            v
+        })
+        .collect();
+    Ok(json!({
         "info": {
             "model_id": m.id, "experiment_id": m.experiment_id, "name": m.name, "artifact_uri": m.artifact_location,
             "creation_timestamp_ms": m.created_at, "last_updated_timestamp_ms": m.updated_at, "status": m.status,
             "model_type": m.model_type, "source_run_id": m.source_run_id, "tags": kv_list(&map_to_kv(&m.tags)),
         },
-        "data": {"params": kv_list(&map_to_kv(&m.params)), "metrics": []},
-    })
+        "data": {"params": kv_list(&map_to_kv(&m.params)), "metrics": metrics},
+    }))
 }
 
 // Handlers -----------------------------------------------------------------------------------
@@ -271,21 +283,25 @@ async fn log_param(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Jso
     Ok(Json(json!({})))
 }
 
-fn metric_from(v: &Value) -> Result<MetricRow> {
+/// A metric point from a request, and the logged model it is linked to (MLflow 3's `model_id`).
+fn metric_from(v: &Value) -> Result<(MetricRow, Option<String>)> {
     let value = cml_api::serde_double::from_json(&v["value"]);
-    Ok(MetricRow {
+    let model_id = Some(str_field(v, "model_id")).filter(|id| !id.is_empty());
+    let metric = MetricRow {
         key: str_field(v, "key"),
         value: value.ok_or_else(|| MlflowError::invalid(format!("metric {:?} needs a numeric value (a number, \"NaN\", \"Infinity\" or \"-Infinity\"), not {}", str_field(v, "key"), v["value"])))?,
         timestamp: int(&v["timestamp"]).unwrap_or_else(now_ms),
         step: int(&v["step"]).unwrap_or(0),
-    })
+    };
+    Ok((metric, model_id))
 }
 
 async fn log_metric(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Json<Value>> {
     let req: Value = body(&bytes)?;
     let id = run_id_of(&req);
     load_run(&ws, &id).await?;
-    Tracking(ws.store.pool()).log_metric(&id, &metric_from(&req)?).await?;
+    let (metric, model_id) = metric_from(&req)?;
+    Tracking(ws.store.pool()).log_metric(&id, &metric, model_id.as_deref()).await?;
     Ok(Json(json!({})))
 }
 
@@ -316,7 +332,8 @@ async fn log_batch(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> Result<Jso
         tracking.set_tag(&id, &str_field(t, "key"), &str_field(t, "value")).await?;
     }
     for m in req["metrics"].as_array().into_iter().flatten() {
-        tracking.log_metric(&id, &metric_from(m)?).await?;
+        let (metric, model_id) = metric_from(m)?;
+        tracking.log_metric(&id, &metric, model_id.as_deref()).await?;
     }
     Ok(Json(json!({})))
 }
@@ -452,7 +469,7 @@ async fn logged_model_create(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> 
         updated_at: now,
     };
     tracking.insert_logged_model(&model).await?;
-    Ok(Json(json!({"model": logged_model_json(&model)})))
+    Ok(Json(json!({"model": logged_model_json(&Tracking(ws.store.pool()), &model).await?})))
 }
 
 async fn load_model(ws: &Workspace, id: &str) -> Result<LoggedModelRow> {
@@ -460,7 +477,7 @@ async fn load_model(ws: &Workspace, id: &str) -> Result<LoggedModelRow> {
 }
 
 async fn logged_model_get(State(ws): State<Arc<Workspace>>, Path(id): Path<String>) -> Result<Json<Value>> {
-    Ok(Json(json!({"model": logged_model_json(&load_model(&ws, &id).await?)})))
+    Ok(Json(json!({"model": logged_model_json(&Tracking(ws.store.pool()), &load_model(&ws, &id).await?).await?})))
 }
 
 async fn logged_model_finalize(State(ws): State<Arc<Workspace>>, Path(id): Path<String>, bytes: Bytes) -> Result<Json<Value>> {
@@ -471,7 +488,7 @@ async fn logged_model_finalize(State(ws): State<Arc<Workspace>>, Path(id): Path<
     }
     model.updated_at = now_ms();
     Tracking(ws.store.pool()).update_logged_model(&model).await?;
-    Ok(Json(json!({"model": logged_model_json(&model)})))
+    Ok(Json(json!({"model": logged_model_json(&Tracking(ws.store.pool()), &model).await?})))
 }
 
 async fn logged_model_tags(State(ws): State<Arc<Workspace>>, Path(id): Path<String>, bytes: Bytes) -> Result<Json<Value>> {
@@ -491,10 +508,11 @@ async fn logged_model_search(State(ws): State<Arc<Workspace>>, bytes: Bytes) -> 
     let req: Value = body(&bytes)?;
     let ids: Vec<String> = req["experiment_ids"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect();
     let filter = search::parse_logged_model_filter(req["filter"].as_str().unwrap_or(""))?;
+    let tracking = Tracking(ws.store.pool());
     let mut models = vec![];
-    for m in Tracking(ws.store.pool()).logged_models_of(&ids).await? {
+    for m in tracking.logged_models_of(&ids).await? {
         if search::logged_model_matches(&filter, &m) {
-            models.push(logged_model_json(&m));
+            models.push(logged_model_json(&tracking, &m).await?);
         }
     }
     Ok(Json(json!({"models": models})))
