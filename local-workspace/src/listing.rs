@@ -2,7 +2,6 @@
 //! path like `creator.username`, matched as a case-sensitive substring), `sort` (comma list, `-`
 //! for descending), `page_size` (default 10) and an opaque `page_token`.
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
@@ -10,13 +9,38 @@ use crate::error::{ApiError, ApiResult};
 pub const DEFAULT_PAGE_SIZE: usize = 10;
 pub const MAX_PAGE_SIZE: usize = 1000;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct ListQuery {
     pub search_filter: Option<String>,
     pub sort: Option<String>,
     pub page_size: Option<i64>,
     pub page_token: Option<String>,
+}
+
+/// Read from the query string by hand: a value that is not what the parameter takes gets the
+/// JSON error envelope naming it (`page_size=ten`), as CML's gateway answers, never a plain-text
+/// rejection. Parameters a list does not take are ignored.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ListQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, ApiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+            .map_err(|e| ApiError::invalid(format!("the query string cannot be read: {e}")))?;
+        let mut q = ListQuery::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "search_filter" => q.search_filter = Some(value),
+                "sort" => q.sort = Some(value),
+                "page_token" => q.page_token = Some(value),
+                "page_size" => {
+                    let n = value.trim().parse::<i64>().map_err(|_| ApiError::invalid(format!("page_size: {value:?} is not a whole number")))?;
+                    q.page_size = Some(n);
+                }
+                _ => {}
+            }
+        }
+        Ok(q)
+    }
 }
 
 impl ListQuery {
@@ -46,7 +70,8 @@ impl ListQuery {
         match self.page_size {
             None | Some(0) => Ok(DEFAULT_PAGE_SIZE),
             Some(n) if n < 0 => Err(ApiError::invalid("page_size must not be negative")),
-            Some(n) => Ok((n as usize).min(MAX_PAGE_SIZE)),
+            Some(n) if n as usize > MAX_PAGE_SIZE => Err(ApiError::invalid(format!("page_size {n} is more than this workspace pages by (at most {MAX_PAGE_SIZE})"))),
+            Some(n) => Ok(n as usize),
         }
     }
 

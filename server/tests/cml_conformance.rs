@@ -121,6 +121,15 @@ async fn local_workspace_bodies_match_cml_s_swagger() {
     // Errors: not found, bad input, and no key at all.
     raw.call(Method::GET, "", &format!("{jobs}/nope-nope-nope-nope"), None, true).await;
     raw.call(Method::POST, "", &jobs, Some(json!({"name": ""})), true).await;
+    // Bad query values, a page size beyond the workspace's and a method no operation takes: the
+    // JSON envelope, with the code CML's gateway gives, naming what was wrong.
+    let bad = raw.call(Method::GET, "", &format!("{jobs}?page_size=ten"), None, true).await;
+    assert_eq!(bad["code"], 3, "{bad}");
+    assert!(bad["message"].as_str().unwrap().contains("page_size"), "{bad}");
+    let big = raw.call(Method::GET, "", &format!("{jobs}?page_size=5000"), None, true).await;
+    assert!(big["message"].as_str().unwrap().contains("page_size"), "{big}");
+    let unimplemented = raw.call(Method::PUT, "", &jobs, None, true).await;
+    assert_eq!(unimplemented["code"], 12, "{unimplemented}");
     let unauthenticated = reqwest::get(format!("{}{jobs}", ws.workspace.url())).await.unwrap();
     assert_eq!(unauthenticated.status(), 401);
     let body: Value = unauthenticated.json().await.unwrap();

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{TimeZone, Utc};
 use cml_api::{Experiment, ExperimentRun, ExperimentRunData, LogExperimentRunBatchRequest, Metric, RegisteredModelMetadata, Tag};
@@ -83,7 +83,7 @@ async fn experiment(ws: &Workspace, project_id: &str, id: &str) -> ApiResult<Exp
         .ok_or_else(|| ApiError::not_found(format!("experiment {id:?} not found in project {project_id:?}")))
 }
 
-pub async fn list(State(ws): State<Arc<Workspace>>, Path(project_id): Path<String>, Query(q): Query<ListQuery>) -> ApiResult<Json<Value>> {
+pub async fn list(State(ws): State<Arc<Workspace>>, Path(project_id): Path<String>, q: ListQuery) -> ApiResult<Json<Value>> {
     ws.project(&project_id).await?;
     let items = Tracking(ws.store.pool()).experiments(&project_id).await?.iter().map(|e| serde_json::to_value(experiment_to_api(e)).unwrap_or_default()).collect();
     let (experiments, next) = page(items, &q, &["name"])?;
@@ -97,7 +97,7 @@ pub async fn get(State(ws): State<Arc<Workspace>>, Path((project_id, id)): Path<
 pub async fn list_runs(
     State(ws): State<Arc<Workspace>>,
     Path((project_id, id)): Path<(String, String)>,
-    Query(q): Query<ListQuery>,
+    q: ListQuery,
 ) -> ApiResult<Json<Value>> {
     let e = experiment(&ws, &project_id, &id).await?;
     let tracking = Tracking(ws.store.pool());

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use chrono::Utc;
 use cml_api::{CreateJobRequest, Empty, Job, UpdateJob};
@@ -21,7 +21,7 @@ const FILTERS: &[&str] = &[
 pub async fn list(
     State(ws): State<Arc<Workspace>>,
     Path(project_id): Path<String>,
-    Query(q): Query<ListQuery>,
+    q: ListQuery,
 ) -> ApiResult<Json<Value>> {
     let project = ws.project(&project_id).await?;
     let items = ws

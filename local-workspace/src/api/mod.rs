@@ -58,7 +58,11 @@ pub fn router(workspace: Arc<Workspace>) -> Router {
         )
         .merge(mlflow::routes())
         .layer(middleware::from_fn_with_state(workspace.clone(), require_key))
-        .fallback(|| async { ApiError::not_found("no such API route in this workspace") });
+        .fallback(|| async { ApiError::not_found("no such API route in this workspace") })
+        // As CML's gateway: a method a route does not take is UNIMPLEMENTED, in the JSON envelope.
+        .method_not_allowed_fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
+            ApiError::new(crate::error::Code::Unimplemented, format!("Method Not Allowed: {method} {} is not an operation of this API", uri.path()))
+        });
     // The model endpoint checks access keys itself (and the API key when the model asks for it).
     let model = Router::new().route("/model", post(models::predict));
     api.merge(model).with_state(workspace)

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -33,7 +33,7 @@ async fn to_api(ws: &Workspace, m: &ModelRow) -> ApiResult<Model> {
     Ok(m.to_api(ws.project(&m.project_id).await?.short()))
 }
 
-pub async fn list(State(ws): State<Arc<Workspace>>, Path(project_id): Path<String>, Query(q): Query<ListQuery>) -> ApiResult<Json<Value>> {
+pub async fn list(State(ws): State<Arc<Workspace>>, Path(project_id): Path<String>, q: ListQuery) -> ApiResult<Json<Value>> {
     ws.project(&project_id).await?;
     let mut items = vec![];
     for m in Registry(ws.store.pool()).models(&project_id).await? {
@@ -77,7 +77,7 @@ pub async fn create(State(ws): State<Arc<Workspace>>, Path(project_id): Path<Str
 pub async fn list_builds(
     State(ws): State<Arc<Workspace>>,
     Path((project_id, model_id)): Path<(String, String)>,
-    Query(q): Query<ListQuery>,
+    q: ListQuery,
 ) -> ApiResult<Json<Value>> {
     model(&ws, &project_id, &model_id).await?;
     let items = Registry(ws.store.pool()).builds(&model_id).await?.iter().map(|b| serde_json::to_value(b.to_api()).unwrap_or_default()).collect();
@@ -126,7 +126,7 @@ pub async fn create_build(State(ws): State<Arc<Workspace>>, Path((project_id, mo
 pub async fn list_deployments(
     State(ws): State<Arc<Workspace>>,
     Path((project_id, model_id, build_id)): Path<(String, String, String)>,
-    Query(q): Query<ListQuery>,
+    q: ListQuery,
 ) -> ApiResult<Json<Value>> {
     build(&ws, &project_id, &model_id, &build_id).await?;
     let items = Registry(ws.store.pool()).deployments(&build_id).await?.iter().map(|d| serde_json::to_value(d.to_api()).unwrap_or_default()).collect();

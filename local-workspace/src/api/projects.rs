@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use cml_api::{ListProjectsResponse, Project, ProjectPermissions, ValidateApiKeyRequest, ValidateApiKeyResponse};
 use serde_json::Value;
@@ -32,7 +32,7 @@ pub(crate) fn to_api(p: &ProjectRow, owner: &str) -> Project {
 
 const FILTERS: &[&str] = &["name", "description", "owner.username", "owner.name", "owner.email", "creator.username", "creator.name", "creator.email"];
 
-pub async fn list(State(ws): State<Arc<Workspace>>, Query(q): Query<ListQuery>) -> ApiResult<Json<Value>> {
+pub async fn list(State(ws): State<Arc<Workspace>>, q: ListQuery) -> ApiResult<Json<Value>> {
     let items = ws.store.projects().await?.iter().map(|p| serde_json::to_value(to_api(p, &ws.owner)).unwrap_or_default()).collect();
     let (projects, next) = page(items, &q, FILTERS)?;
     let response = ListProjectsResponse { projects: vec![], next_page_token: next };

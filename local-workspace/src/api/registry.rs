@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use chrono::Utc;
 use cml_api::{CreateRegisteredModelRequest, MlflowMetadata, RegisteredModel, RegisteredModelVersion, Tag};
@@ -113,7 +113,7 @@ pub async fn create(State(ws): State<Arc<Workspace>>, body: Bytes) -> ApiResult<
     Ok(Json(model_to_api(&ws, &model).await?))
 }
 
-pub async fn list(State(ws): State<Arc<Workspace>>, Query(q): Query<ListQuery>) -> ApiResult<Json<Value>> {
+pub async fn list(State(ws): State<Arc<Workspace>>, q: ListQuery) -> ApiResult<Json<Value>> {
     let registry = Registry(ws.store.pool());
     let mut items = vec![];
     for m in registry.registered_models().await? {

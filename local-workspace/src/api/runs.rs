@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use cml_api::{CreateJobRunRequest, EngineStatus, JobRun};
 use serde_json::{json, Value};
@@ -14,7 +14,7 @@ use crate::Workspace;
 pub async fn list(
     State(ws): State<Arc<Workspace>>,
     Path((project_id, job_id)): Path<(String, String)>,
-    Query(q): Query<ListQuery>,
+    q: ListQuery,
 ) -> ApiResult<Json<Value>> {
     let project = ws.project(&project_id).await?;
     let job = ws.job(&project.id, &job_id).await?;

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -10,7 +10,7 @@ use crate::Workspace;
 
 const FILTERS: &[&str] = &["image_identifier", "editor", "kernel", "edition", "description", "full_version"];
 
-pub async fn list(State(ws): State<Arc<Workspace>>, Query(q): Query<ListQuery>) -> ApiResult<Json<Value>> {
+pub async fn list(State(ws): State<Arc<Workspace>>, q: ListQuery) -> ApiResult<Json<Value>> {
     let items = ws.runner.runtimes().iter().map(|r| serde_json::to_value(r.api()).unwrap_or_default()).collect();
     let (runtimes, next) = page(items, &q, FILTERS)?;
     Ok(Json(json!({ "runtimes": runtimes, "next_page_token": next })))
