@@ -109,8 +109,43 @@ fn decode_token(token: &str) -> ApiResult<usize> {
         .ok_or_else(|| ApiError::invalid("page_token is not one this workspace issued"))
 }
 
-fn field<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(value, |v, key| v.get(key))
+/// What one list operation accepts: the `search_filter` and `sort` keys CML documents for it (where
+/// its documentation is plainly wrong, what the items have), keys it reads under another name,
+/// and whether `metrics.`, `tags.` and `params.` keys reach into an experiment run's data.
+pub struct Keys {
+    pub filters: &'static [&'static str],
+    pub sorts: &'static [&'static str],
+    pub aliases: &'static [(&'static str, &'static str)],
+    pub dynamic: bool,
+}
+
+impl Keys {
+    fn resolve<'k>(&self, key: &'k str) -> &'k str {
+        self.aliases.iter().find(|(from, _)| *from == key).map_or(key, |(_, to)| to)
+    }
+
+    fn is_dynamic(&self, key: &str) -> bool {
+        self.dynamic && ["metrics.", "tags.", "params."].iter().any(|p| key.starts_with(p) && key.len() > p.len())
+    }
+
+    fn check(&self, key: &str, allowed: &[&str], what: &str) -> ApiResult<()> {
+        if allowed.contains(&key) || self.is_dynamic(key) {
+            return Ok(());
+        }
+        let dynamic = if self.dynamic { " (and metrics.<key>, tags.<key>, params.<key>)" } else { "" };
+        let keys = if allowed.is_empty() { "none".to_string() } else { allowed.join(", ") };
+        Err(ApiError::invalid(format!("{what} key {key:?} is not supported here; supported keys: {keys}{dynamic}")))
+    }
+
+    /// An item's value at `path`: a dotted path, or a run's metric, tag or param by key.
+    fn field<'a>(&self, value: &'a Value, path: &str) -> Option<&'a Value> {
+        let path = self.resolve(path);
+        if self.is_dynamic(path) {
+            let (kind, key) = path.split_once('.').expect("a dynamic key has a dot");
+            return value["data"][kind].as_array()?.iter().find(|e| e["key"] == key).map(|e| &e["value"]);
+        }
+        path.split('.').try_fold(value, |v, key| v.get(key))
+    }
 }
 
 fn as_text(value: &Value) -> String {
@@ -121,26 +156,41 @@ fn as_text(value: &Value) -> String {
     }
 }
 
+/// Two sort values: numbers as numbers (metric values), the rest as text (RFC 3339 times sort as
+/// text); an item without the key sorts last.
+fn compare(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a.filter(|v| !v.is_null()), b.filter(|v| !v.is_null())) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(x), Some(y)) => match (x.as_f64(), y.as_f64()) {
+            (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+            _ => as_text(x).cmp(&as_text(y)),
+        },
+    }
+}
+
 /// Filters, sorts and pages serialised items; returns the page and the next page token.
-pub fn page(mut items: Vec<Value>, query: &ListQuery, allowed_filters: &[&str]) -> ApiResult<(Vec<Value>, String)> {
+pub fn page(mut items: Vec<Value>, query: &ListQuery, keys: &Keys) -> ApiResult<(Vec<Value>, String)> {
     let filter = query.filter()?;
     for (key, _) in &filter {
-        if !allowed_filters.contains(&key.as_str()) {
-            return Err(ApiError::invalid(format!(
-                "search_filter key {key:?} is not supported here; use one of: {}",
-                allowed_filters.join(", ")
-            )));
-        }
+        keys.check(key, keys.filters, "search_filter")?;
     }
-    items.retain(|item| {
-        filter.iter().all(|(key, wanted)| field(item, key).map(as_text).is_some_and(|have| have.contains(wanted.as_str())))
-    });
-    let keys = query.sort_keys();
-    if !keys.is_empty() {
+    let sorts = query.sort_keys();
+    for (key, _) in &sorts {
+        keys.check(key, keys.sorts, "sort")?;
+    }
+    items.retain(|item| filter.iter().all(|(key, wanted)| keys.field(item, key).map(as_text).is_some_and(|have| have.contains(wanted.as_str()))));
+    if !sorts.is_empty() {
         items.sort_by(|a, b| {
-            for (key, desc) in &keys {
-                let (x, y) = (field(a, key).map(as_text).unwrap_or_default(), field(b, key).map(as_text).unwrap_or_default());
-                let ord = if *desc { y.cmp(&x) } else { x.cmp(&y) };
+            for (key, desc) in &sorts {
+                let (x, y) = (keys.field(a, key), keys.field(b, key));
+                // Missing values last in either direction.
+                let ord = match (x.is_none_or(Value::is_null), y.is_none_or(Value::is_null)) {
+                    (false, false) if *desc => compare(y, x),
+                    _ => compare(x, y),
+                };
                 if ord.is_ne() {
                     return ord;
                 }

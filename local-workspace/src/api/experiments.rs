@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::parse_body;
 use crate::error::{ApiError, ApiResult};
-use crate::listing::{page, ListQuery};
+use crate::listing::{page, Keys, ListQuery};
 use crate::registry::Registry;
 use crate::store::user;
 use crate::tracking::{map_to_kv, now_ms, ExperimentRow, FullRun, MetricRow, RunRow, Tracking};
@@ -86,7 +86,13 @@ async fn experiment(ws: &Workspace, project_id: &str, id: &str) -> ApiResult<Exp
 pub async fn list(State(ws): State<Arc<Workspace>>, Path(project_id): Path<String>, q: ListQuery) -> ApiResult<Json<Value>> {
     ws.project(&project_id).await?;
     let items = Tracking(ws.store.pool()).experiments(&project_id).await?.iter().map(|e| serde_json::to_value(experiment_to_api(e)).unwrap_or_default()).collect();
-    let (experiments, next) = page(items, &q, &["name"])?;
+    let (experiments, next) = page(items, &q, &Keys {
+        // Undocumented: what experiments have.
+        filters: &["name", "user.username"],
+        sorts: &["created_at", "name", "updated_at"],
+        aliases: &[],
+        dynamic: false,
+    })?;
     Ok(Json(json!({"experiments": experiments, "next_page_token": next})))
 }
 
@@ -108,7 +114,13 @@ pub async fn list_runs(
     }
     // Newest first unless a sort is given.
     items.sort_by(|a, b| b["start_time"].as_str().cmp(&a["start_time"].as_str()));
-    let (runs, next) = page(items, &q, &["name", "status", "user.username"])?;
+    let (runs, next) = page(items, &q, &Keys {
+        filters: &["creator.email", "creator.name", "creator.username", "name", "status"],
+        sorts: &["created_at", "creator.email", "creator.name", "creator.username", "name", "start_time"],
+        // An experiment run's creator is its `user`; it was created when it started.
+        aliases: &[("creator.email", "user.email"), ("creator.name", "user.name"), ("creator.username", "user.username"), ("created_at", "start_time")],
+        dynamic: true,
+    })?;
     Ok(Json(json!({"experiment_runs": runs, "next_page_token": next})))
 }
 

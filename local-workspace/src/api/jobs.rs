@@ -10,13 +10,16 @@ use serde_json::{json, Value};
 use super::parse_body;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
-use crate::listing::{page, ListQuery};
+use crate::listing::{page, Keys, ListQuery};
 use crate::store::JobRow;
 use crate::Workspace;
 
-const FILTERS: &[&str] = &[
-    "creator.email", "creator.name", "creator.username", "description", "kernel", "name", "paused", "script", "type",
-];
+const KEYS: Keys = Keys {
+    filters: &["creator.email", "creator.name", "creator.username", "description", "kernel", "name", "paused", "script", "type"],
+    sorts: &["created_at", "creator.email", "creator.name", "creator.username", "description", "kernel", "name", "paused", "script", "type", "updated_at"],
+    aliases: &[],
+    dynamic: false,
+};
 
 pub async fn list(
     State(ws): State<Arc<Workspace>>,
@@ -31,7 +34,7 @@ pub async fn list(
         .iter()
         .map(|j| serde_json::to_value(j.to_api(&project, &ws.owner)).unwrap_or_default())
         .collect();
-    let (jobs, next) = page(items, &q, FILTERS)?;
+    let (jobs, next) = page(items, &q, &KEYS)?;
     Ok(Json(json!({ "jobs": jobs, "next_page_token": next })))
 }
 

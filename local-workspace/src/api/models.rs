@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::parse_body;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{new_api_key, new_id};
-use crate::listing::{page, ListQuery};
+use crate::listing::{page, Keys, ListQuery};
 use crate::registry::{BuildRow, DeploymentRow, ModelRow, Registry};
 use crate::serving::PredictError;
 use crate::Workspace;
@@ -39,7 +39,12 @@ pub async fn list(State(ws): State<Arc<Workspace>>, Path(project_id): Path<Strin
     for m in Registry(ws.store.pool()).models(&project_id).await? {
         items.push(serde_json::to_value(to_api(&ws, &m).await?).unwrap_or_default());
     }
-    let (models, next) = page(items, &q, &["name", "description", "auth_enabled", "creator.username", "creator.name", "creator.email"])?;
+    let (models, next) = page(items, &q, &Keys {
+        filters: &["auth_enabled", "creator.email", "creator.name", "creator.username", "description", "name"],
+        sorts: &["auth_enabled", "created_at", "creator.email", "creator.name", "creator.username", "description", "name", "updated_at"],
+        aliases: &[],
+        dynamic: false,
+    })?;
     Ok(Json(json!({"models": models, "next_page_token": next})))
 }
 
@@ -81,7 +86,12 @@ pub async fn list_builds(
 ) -> ApiResult<Json<Value>> {
     model(&ws, &project_id, &model_id).await?;
     let items = Registry(ws.store.pool()).builds(&model_id).await?.iter().map(|b| serde_json::to_value(b.to_api()).unwrap_or_default()).collect();
-    let (builds, next) = page(items, &q, &["status", "comment", "creator.username"])?;
+    let (builds, next) = page(items, &q, &Keys {
+        filters: &["comment", "creator.email", "creator.name", "creator.username", "crn", "status"],
+        sorts: &["built_at", "comment", "created_at", "creator.email", "creator.name", "creator.username", "crn", "status", "updated_at"],
+        aliases: &[],
+        dynamic: false,
+    })?;
     Ok(Json(json!({"model_builds": builds, "next_page_token": next})))
 }
 
@@ -130,7 +140,13 @@ pub async fn list_deployments(
 ) -> ApiResult<Json<Value>> {
     build(&ws, &project_id, &model_id, &build_id).await?;
     let items = Registry(ws.store.pool()).deployments(&build_id).await?.iter().map(|d| serde_json::to_value(d.to_api()).unwrap_or_default()).collect();
-    let (deployments, next) = page(items, &q, &["status"])?;
+    let (deployments, next) = page(items, &q, &Keys {
+        // Undocumented (the documented sort list is empty): what deployments have.
+        filters: &["status"],
+        sorts: &["created_at", "status", "updated_at"],
+        aliases: &[],
+        dynamic: false,
+    })?;
     Ok(Json(json!({"model_deployments": deployments, "next_page_token": next})))
 }
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::parse_body;
 use crate::error::{ApiError, ApiResult};
-use crate::listing::{page, ListQuery};
+use crate::listing::{page, Keys, ListQuery};
 use crate::store::{slug, user, ProjectRow};
 use crate::Workspace;
 
@@ -30,11 +30,16 @@ pub(crate) fn to_api(p: &ProjectRow, owner: &str) -> Project {
     }
 }
 
-const FILTERS: &[&str] = &["name", "description", "owner.username", "owner.name", "owner.email", "creator.username", "creator.name", "creator.email"];
+const KEYS: Keys = Keys {
+    filters: &["creator.email", "creator.name", "creator.username", "description", "name", "owner.email", "owner.name", "owner.username"],
+    sorts: &["created_at", "creator.email", "creator.name", "creator.username", "description", "name", "owner.email", "owner.name", "owner.username", "updated_at"],
+    aliases: &[],
+    dynamic: false,
+};
 
 pub async fn list(State(ws): State<Arc<Workspace>>, q: ListQuery) -> ApiResult<Json<Value>> {
     let items = ws.store.projects().await?.iter().map(|p| serde_json::to_value(to_api(p, &ws.owner)).unwrap_or_default()).collect();
-    let (projects, next) = page(items, &q, FILTERS)?;
+    let (projects, next) = page(items, &q, &KEYS)?;
     let response = ListProjectsResponse { projects: vec![], next_page_token: next };
     let mut body = serde_json::to_value(response).unwrap_or_default();
     body["projects"] = Value::Array(projects);

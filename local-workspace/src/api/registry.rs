@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::parse_body;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
-use crate::listing::{page, ListQuery};
+use crate::listing::{page, Keys, ListQuery};
 use crate::registry::{Registry, RegisteredModelRow, VersionRow};
 use crate::tracking::Tracking;
 use crate::Workspace;
@@ -123,7 +123,13 @@ pub async fn list(State(ws): State<Arc<Workspace>>, q: ListQuery) -> ApiResult<J
         value["model_name"] = json!(m.name);
         items.push(value);
     }
-    let (models, next) = page(items, &q, &["model_name", "name"])?;
+    let (models, next) = page(items, &q, &Keys {
+        filters: &["model_name", "creator_id"],
+        // The documented list is the jobs' one; registered models have these.
+        sorts: &["created_at", "creator.email", "creator.name", "creator.username", "name", "updated_at"],
+        aliases: &[("model_name", "name"), ("creator_id", "creator.username")],
+        dynamic: false,
+    })?;
     let models: Vec<Value> = models
         .into_iter()
         .map(|mut v| {
@@ -134,9 +140,30 @@ pub async fn list(State(ws): State<Arc<Workspace>>, q: ListQuery) -> ApiResult<J
     Ok(Json(json!({"models": models, "next_page_token": next})))
 }
 
-pub async fn get(State(ws): State<Arc<Workspace>>, Path(model_id): Path<String>) -> ApiResult<Json<RegisteredModel>> {
+/// What a registered model's versions are paged by (`GetRegisteredModel` lists them).
+const VERSION_KEYS: Keys = Keys {
+    filters: &["version_number", "creator_id"],
+    sorts: &["created_at", "updated_at", "versions", "version_number", "creator.username", "creator.name", "creator.email"],
+    aliases: &[
+        ("version_number", "number"),
+        ("versions", "number"),
+        ("creator_id", "user.username"),
+        ("creator.username", "user.username"),
+        ("creator.name", "user.name"),
+        ("creator.email", "user.email"),
+    ],
+    dynamic: false,
+};
+
+pub async fn get(State(ws): State<Arc<Workspace>>, Path(model_id): Path<String>, q: ListQuery) -> ApiResult<Json<RegisteredModel>> {
     let model = Registry(ws.store.pool()).registered_model(&model_id).await?.ok_or_else(|| ApiError::not_found(format!("registered model {model_id:?} not found")))?;
-    Ok(Json(model_to_api(&ws, &model).await?))
+    let mut answer = model_to_api(&ws, &model).await?;
+    // One page of its versions, as CML pages them; `count` stays the model's whole count.
+    let versions = answer.model_versions.iter().map(|v| serde_json::to_value(v).unwrap_or_default()).collect();
+    let (page_of, next) = page(versions, &q, &VERSION_KEYS)?;
+    answer.model_versions = page_of.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect();
+    answer.next_page_token = next;
+    Ok(Json(answer))
 }
 
 pub async fn get_version(State(ws): State<Arc<Workspace>>, Path((model_id, version_id)): Path<(String, String)>) -> ApiResult<Json<RegisteredModelVersion>> {

@@ -121,6 +121,8 @@ struct Clocks {
     full_pass: Option<Instant>,
     /// When each running job run's log tail was last read.
     log_read: HashMap<String, Instant>,
+    /// When the jobs were last looked up.
+    jobs_read: Option<Instant>,
 }
 
 pub struct Tracker {
@@ -201,6 +203,7 @@ impl Tracker {
         let definition = self.definition().await;
         let jobs = definition.find_jobs(&self.client, &self.project_id).await?.complete();
         *self.jobs.write().await = jobs.clone();
+        self.clocks.lock().expect("tracker clocks").jobs_read = Some(Instant::now());
         Ok(jobs)
     }
 
@@ -211,7 +214,8 @@ impl Tracker {
         let _guard = self.lock.lock().await;
         let now = Instant::now();
         let full_due = self.clocks.lock().expect("tracker clocks").full_pass.is_none_or(|t| now.duration_since(t) >= FULL_EVERY);
-        if full_due {
+        let jobs_stale = self.clocks.lock().expect("tracker clocks").jobs_read.is_none_or(|t| now.duration_since(t) >= FULL_EVERY);
+        if full_due && jobs_stale {
             // The jobs themselves may have changed in the workspace (a schedule set in CML's UI).
             *self.jobs.write().await = None;
         }
