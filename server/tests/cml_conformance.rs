@@ -152,3 +152,127 @@ fn the_checker_rejects_what_the_spec_forbids() {
     let run = json!({"$ref": "#/definitions/JobRun"});
     assert_eq!(spec.check(&run, &json!({"status": "RUNNING"})).len(), 1, "not an EngineStatus");
 }
+
+/// The keys an operation's documentation names for `search_filter` or `sort`: its "keys are: […]"
+/// list and the keys of its examples (`search_filter={"status":"running"}`, `sort=-updated_at`).
+fn documented_keys(description: &str, param: &str) -> Vec<String> {
+    let mut keys: Vec<String> = vec![];
+    if let Some(list) = description.split("keys are:").nth(1).and_then(|rest| rest.split_once('[')).and_then(|(_, r)| r.split_once(']')).map(|(list, _)| list) {
+        keys.extend(list.split(|c: char| c.is_whitespace() || c == ',').map(|k| k.trim_matches('"')).filter(|k| !k.is_empty()).map(String::from));
+    }
+    if param == "search_filter" {
+        for example in description.split("{\"").skip(1) {
+            let body = example.split('}').next().unwrap_or("");
+            if let Ok(object) = serde_json::from_str::<serde_json::Map<String, Value>>(&format!("{{\"{body}}}")) {
+                keys.extend(object.keys().cloned());
+            }
+        }
+    } else {
+        for example in description.split("sort=").skip(1) {
+            let token = example.split_whitespace().next().unwrap_or("").trim_end_matches('.');
+            keys.extend(token.split(',').map(|k| k.trim_start_matches(['+', '-'])).filter(|k| !k.is_empty() && !k.contains(':')).map(String::from));
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// Documented keys the local workspace refuses because the documentation is plainly wrong for
+/// the operation: job runs have no name, script, paused, description, type or updated_at (their
+/// lists are the jobs'); registered models have no kernel, script, status or description.
+const WRONGLY_DOCUMENTED: &[(&str, &str)] = &[
+    ("/api/v2/projects/{project_id}/jobs/{job_id}/runs", "description"),
+    ("/api/v2/projects/{project_id}/jobs/{job_id}/runs", "name"),
+    ("/api/v2/projects/{project_id}/jobs/{job_id}/runs", "paused"),
+    ("/api/v2/projects/{project_id}/jobs/{job_id}/runs", "script"),
+    ("/api/v2/projects/{project_id}/jobs/{job_id}/runs", "type"),
+    ("/api/v2/projects/{project_id}/jobs/{job_id}/runs", "updated_at"),
+    ("/api/v2/registry/models", "description"),
+    ("/api/v2/registry/models", "kernel"),
+    ("/api/v2/registry/models", "script"),
+    ("/api/v2/registry/models", "status"),
+];
+
+#[tokio::test]
+async fn every_list_takes_the_keys_its_documentation_names() {
+    let Some(spec) = Swagger::load() else { return };
+    let ws = TestWorkspace::start().await;
+    let pid = ws.project_id.clone();
+    let mut raw = Raw { http: reqwest::Client::new(), base: ws.workspace.url(), key: ws.workspace.api_key(), spec: &spec, checked: vec![] };
+
+    // Something in every list: a job with a finished run, an experiment with a run that has a
+    // metric, a param and a tag.
+    let jobs = format!("/api/v2/projects/{pid}/jobs");
+    let job = raw.call(Method::POST, "/api/v2/projects/{project_id}/jobs", &jobs, Some(json!({"name": "lister", "script": "ok.py"})), false).await;
+    let job_id = job["id"].as_str().unwrap().to_string();
+    let job_runs = format!("{jobs}/{job_id}/runs");
+    raw.call(Method::POST, "/api/v2/projects/{project_id}/jobs/{job_id}/runs", &job_runs, Some(json!({})), false).await;
+    let mlflow = |route: &str| format!("{}/api/2.0/mlflow/{route}", ws.workspace.url());
+    let http = reqwest::Client::new();
+    let post = |route: &str, body: Value| http.post(mlflow(route)).bearer_auth(ws.workspace.api_key()).json(&body).send();
+    let experiment: Value = post("experiments/create", json!({"name": "listed"})).await.unwrap().json().await.unwrap();
+    let experiment_id = experiment["experiment_id"].as_str().unwrap().to_string();
+    let run: Value = post("runs/create", json!({"experiment_id": experiment_id, "run_name": "one"})).await.unwrap().json().await.unwrap();
+    let run_id = run["run"]["info"]["run_id"].as_str().unwrap().to_string();
+    post("runs/log-batch", json!({"run_id": run_id, "metrics": [{"key": "acc", "value": 0.9, "timestamp": 1, "step": 0}], "params": [{"key": "depth", "value": "4"}], "tags": [{"key": "team", "value": "ops"}]}))
+        .await
+        .unwrap();
+
+    let lists = [
+        ("/api/v2/projects", "/api/v2/projects".to_string()),
+        ("/api/v2/runtimes", "/api/v2/runtimes".to_string()),
+        ("/api/v2/projects/{project_id}/jobs", jobs.clone()),
+        ("/api/v2/projects/{project_id}/jobs/{job_id}/runs", job_runs.clone()),
+        ("/api/v2/projects/{project_id}/experiments", format!("/api/v2/projects/{pid}/experiments")),
+        ("/api/v2/projects/{project_id}/experiments/{experiment_id}/runs", format!("/api/v2/projects/{pid}/experiments/{experiment_id}/runs")),
+        ("/api/v2/registry/models", "/api/v2/registry/models".to_string()),
+        ("/api/v2/projects/{project_id}/models", format!("/api/v2/projects/{pid}/models")),
+    ];
+    let mut tried = 0;
+    for (template, path) in &lists {
+        for param in ["search_filter", "sort"] {
+            let description = spec.parameter_description("get", template, param).unwrap_or("");
+            let mut keys = documented_keys(description, param);
+            if template.ends_with("/experiments/{experiment_id}/runs") {
+                // "Dynamic search key words … [metrics tags params]".
+                keys.extend(["metrics.acc", "params.depth", "tags.team"].map(String::from));
+            }
+            for key in keys {
+                let queries = if param == "search_filter" {
+                    // A status must be one; any other value just filters.
+                    let value = if key == "status" { "succeeded" } else { "o" };
+                    vec![format!("search_filter={}", urlencode(&json!({ key.as_str(): value }).to_string()))]
+                } else {
+                    vec![format!("sort={key}"), format!("sort=-{key}")]
+                };
+                for query in queries {
+                    let url = format!("{path}?{query}");
+                    tried += 1;
+                    if WRONGLY_DOCUMENTED.contains(&(template, key.as_str())) {
+                        let refused = raw.call(Method::GET, template, &url, None, true).await;
+                        assert!(refused["message"].as_str().unwrap().contains("supported keys"), "{url}: {refused}");
+                    } else {
+                        raw.call(Method::GET, template, &url, None, false).await;
+                    }
+                }
+            }
+        }
+        // A key no documentation names: refused, naming the ones that work.
+        let refused = raw.call(Method::GET, template, &format!("{path}?sort=-bogus"), None, true).await;
+        assert_eq!(refused["code"], 3, "{refused}");
+        assert!(refused["message"].as_str().unwrap().contains("supported keys"), "{refused}");
+    }
+    assert!(tried > 100, "only {tried} queries: the documented keys were not found");
+
+    // The filters and sorts do what they say.
+    let sorted = raw.call(Method::GET, "/api/v2/projects/{project_id}/experiments/{experiment_id}/runs", &format!("/api/v2/projects/{pid}/experiments/{experiment_id}/runs?search_filter={}", urlencode(r#"{"metrics.acc":"0.9"}"#)), None, false).await;
+    assert_eq!(sorted["experiment_runs"].as_array().unwrap().len(), 1, "{sorted}");
+    let none = raw.call(Method::GET, "/api/v2/projects/{project_id}/experiments/{experiment_id}/runs", &format!("/api/v2/projects/{pid}/experiments/{experiment_id}/runs?search_filter={}", urlencode(r#"{"tags.team":"data"}"#)), None, false).await;
+    assert_eq!(none["experiment_runs"].as_array().map_or(0, Vec::len), 0, "{none}");
+    ws.workspace.shutdown().await;
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}

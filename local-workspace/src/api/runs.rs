@@ -12,9 +12,9 @@ use crate::listing::{encode_token, page, Keys, ListQuery};
 use crate::Workspace;
 
 /// What job run lists take. CML documents the jobs' keys for them (runs have no name, script or
-/// paused); these are the keys runs have, including the documented example's `status`.
+/// paused); these are the keys runs have, including the documented example's `status` and `id`.
 const KEYS: Keys = Keys {
-    filters: &["creator.email", "creator.name", "creator.username", "kernel", "status"],
+    filters: &["creator.email", "creator.name", "creator.username", "id", "kernel", "status"],
     sorts: &["created_at", "creator.email", "creator.name", "creator.username", "finished_at", "kernel", "running_at", "status"],
     aliases: &[],
     dynamic: false,

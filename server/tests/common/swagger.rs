@@ -38,6 +38,11 @@ impl Swagger {
         &op["responses"]["200"]["schema"]
     }
 
+    /// The description of an operation's query parameter.
+    pub fn parameter_description(&self, method: &str, template: &str, name: &str) -> Option<&str> {
+        self.doc["paths"][template][method]["parameters"].as_array()?.iter().find(|p| p["name"] == name && p["in"] == "query")?["description"].as_str()
+    }
+
     pub fn definition(&self, name: &str) -> &Value {
         let def = &self.doc["definitions"][name];
         assert!(def.is_object(), "the spec has no definition {name}");
