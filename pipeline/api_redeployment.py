@@ -1,14 +1,17 @@
-"""API Redeployment: registers the newest finished retrain as a new version of the registered
-model, builds it on the model endpoint (creating the model on the first run) and deploys the
+"""API Redeployment: registers the MLflow run of the retrain it follows (found by ids: the
+retrain job's run that caused it, and the MLflow run that job run tagged) as a new version of the
+registered model, builds it on the model endpoint (creating the model on the first run) and deploys the
 build. Waits for the build and the deployment and fails with a clear message when either fails.
 
-Settings (environment): PIPELINE_USER, EXPERIMENT_NAME (default xgb-telco-<user>), MODEL_NAME
+Settings (environment): PIPELINE_PARENT_JOB_ID (the retrain job; Lakeline's set-up sets it),
+PIPELINE_USER, EXPERIMENT_NAME (default xgb-telco-<user>), MODEL_NAME
 (default CellTwrFail-CLF-<user>), RUNTIME_IDENTIFIER (default: looked up with list_runtimes for
 the kernel, editor and edition in RUNTIME_KERNEL / RUNTIME_EDITOR / RUNTIME_EDITION, by default
 this interpreter's Python on Workbench, Standard), BUILD_TIMEOUT / DEPLOY_TIMEOUT (seconds).
 """
 
 import json
+import re
 import sys
 import time
 
@@ -17,24 +20,45 @@ import mlflow
 from pipeline_common import ApiV2, fail, log, owner_suffix, setting, start_logging, write_summary
 
 
-def newest_finished_run(experiment_name):
+def retrain_of_this_chain(api, experiment_name):
+    """The MLflow run this redeployment deploys, found by ids, never by recency: the newest
+    succeeded run of the job this one follows (PIPELINE_PARENT_JOB_ID, Retrain XGBoost; CML starts
+    a dependent job as its parent succeeds, and a job runs once at a time), and the MLflow run that
+    job run tagged with its id (cml_job_run_id)."""
+    parent = setting("PIPELINE_PARENT_JOB_ID", "")
+    if not parent:
+        fail("PIPELINE_PARENT_JOB_ID is not set: set up or repair the jobs from Lakeline's Settings (it names the Retrain job this one follows)")
+    runs = api.call(
+        "GET",
+        f"/projects/{api.project_id}/jobs/{parent}/runs",
+        params={"search_filter": json.dumps({"status": "succeeded"}), "sort": "-created_at", "page_size": 1},
+    ).get("job_runs", [])
+    if not runs:
+        fail(f"job {parent} (the retrain) has no succeeded run to deploy")
+    retrain = runs[0]["id"]
     experiment = mlflow.get_experiment_by_name(experiment_name)
     if experiment is None:
         fail(f"experiment {experiment_name!r} does not exist: run Retrain XGBoost first")
-    # Explicit order: newest start first. (The lab took the last row of the default order.)
-    runs = mlflow.search_runs(
+    found = mlflow.search_runs(
         experiment_ids=[experiment.experiment_id],
-        filter_string="attributes.status = 'FINISHED'",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
+        filter_string=f"tags.cml_job_run_id = '{retrain}' AND attributes.status = 'FINISHED'",
         output_format="list",
     )
-    if not runs:
-        fail(f"experiment {experiment_name!r} has no finished run")
-    return experiment.experiment_id, runs[0]
+    if len(found) != 1:
+        fail(f"retrain job run {retrain} logged {len(found)} finished MLflow runs in {experiment_name!r}; expected exactly one")
+    log.info("retrain job run %s logged MLflow run %s", retrain, found[0].info.run_id)
+    return experiment.experiment_id, found[0]
+
+
+def version_key(version):
+    """Orders versions numerically by their runs of digits ("2024.10.1-b12" → [2024, 10, 1, 12]),
+    exactly as Lakeline's server does (`version_key` in server/src/pipeline/definition.rs)."""
+    return [int(part) for part in re.split(r"\D+", version) if part]
 
 
 def runtime_identifier(api):
+    """The runtime Lakeline chose for the pipeline's jobs (RUNTIME_IDENTIFIER in the job's
+    environment), else the newest that matches the runtime settings."""
     explicit = setting("RUNTIME_IDENTIFIER", "")
     if explicit:
         return explicit
@@ -47,7 +71,7 @@ def runtime_identifier(api):
     exact = [r for r in runtimes if all(r.get(k) == v for k, v in wanted.items())]
     if not exact:
         fail(f"no runtime matches {wanted}; set RUNTIME_IDENTIFIER")
-    newest = max(exact, key=lambda r: [int(p) if p.isdigit() else 0 for p in r.get("full_version", "0").replace("-", ".").split(".")])
+    newest = max(exact, key=lambda r: version_key(r.get("full_version", "")))
     return newest["image_identifier"]
 
 
@@ -72,9 +96,8 @@ def main():
     experiment_name = setting("EXPERIMENT_NAME", f"xgb-telco-{user}")
     model_name = setting("MODEL_NAME", f"CellTwrFail-CLF-{user}")
 
-    experiment_id, run = newest_finished_run(experiment_name)
+    experiment_id, run = retrain_of_this_chain(api, experiment_name)
     run_id = run.info.run_id
-    log.info("newest finished run of %s: %s (started %s)", experiment_name, run_id, run.info.start_time)
 
     registered = api.call(
         "POST",

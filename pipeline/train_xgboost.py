@@ -8,7 +8,8 @@ ICEBERG_SNAPSHOT_ID (the range's end) and ICEBERG_PARENT_ID (its start, exclusiv
 a table's first snapshot) win over the latest snapshot. The MLflow run (experiment
 xgb-telco-<user>) carries accuracy and recall as metrics (and as params, like the lab), the model
 (artifact path "artifacts", JSON format) and the tags iceberg_snapshot_id, iceberg_parent_id,
-iceberg_snapshot_committed_at (ISO 8601) and row_count (an integer).
+iceberg_snapshot_committed_at (ISO 8601), row_count (an integer) and cml_job_run_id (the job run
+that logged it, by which the redeployment finds it).
 """
 
 import datetime
@@ -22,7 +23,7 @@ from sklearn.metrics import accuracy_score, recall_score
 from sklearn.model_selection import train_test_split
 from xgboost import XGBClassifier
 
-from pipeline_common import fail, local_catalog, log, owner_suffix, setting, spark_session, start_logging, table_name, write_summary
+from pipeline_common import fail, local_catalog, log, owner_suffix, run_id, setting, spark_session, start_logging, table_name, write_summary
 
 FEATURES = ["iot_signal_1", "iot_signal_2", "iot_signal_3", "iot_signal_4"]
 LABEL = "cell_tower_failure"
@@ -116,6 +117,8 @@ def main():
                 "iceberg_parent_id": "" if parent_id is None else str(parent_id),
                 "iceberg_snapshot_committed_at": committed_at.isoformat(),
                 "row_count": str(rows),
+                # The job run that logged it: the redeployment finds this run by it.
+                "cml_job_run_id": run_id(),
             }
         )
         example = x_test.head(5)
@@ -127,13 +130,13 @@ def main():
             input_example=example,
             pip_requirements=["xgboost-cpu", "pandas", "numpy", "scikit-learn"],
         )
-        run_id = run.info.run_id
-    log.info("logged MLflow run %s in experiment %s", run_id, experiment)
+        mlflow_run_id = run.info.run_id
+    log.info("logged MLflow run %s in experiment %s", mlflow_run_id, experiment)
     write_summary(
         "train_xgboost",
         {
             "experiment": experiment,
-            "run_id": run_id,
+            "run_id": mlflow_run_id,
             "snapshot_id": snapshot_id,
             "parent_id": parent_id,
             "rows": rows,

@@ -20,7 +20,11 @@ async fn pipeline_jobs(ws: &TestWorkspace) -> [Job; 3] {
             cpu: Some(2.0),
             memory: Some(4.0),
             parent_id: parent.as_ref().map(|p| p.id.clone()).unwrap_or_default(),
-            environment: [("PIPELINE_USER".to_string(), "test".to_string()), ("BATCH_ROWS".to_string(), "600".to_string())].into(),
+            // As Lakeline's set-up does it: each dependent job is told the job it follows.
+            environment: [("PIPELINE_USER".to_string(), "test".to_string()), ("BATCH_ROWS".to_string(), "600".to_string())]
+                .into_iter()
+                .chain(parent.as_ref().map(|p| ("PIPELINE_PARENT_JOB_ID".to_string(), p.id.clone())))
+                .collect(),
             ..Default::default()
         };
         let job = ws.client.create_job(&ws.project_id, &request).await.unwrap();
@@ -82,6 +86,28 @@ async fn the_pipeline_runs_end_to_end_and_each_retrain_reads_only_its_batch() {
     let mut previous_deployment: Option<(String, String, String)> = None;
     for round in 1..=2 {
         let seed = 20261122 + round;
+        if round == 2 {
+            // Another retrain of the same experiment finishes "after" this chain's (a notebook's
+            // run, started later than any of the chain's): the redeployment must still deploy the
+            // chain's own run, found by ids.
+            let experiment = ws.client.find_experiment(&pid, "xgb-telco-test").await.unwrap().unwrap();
+            let mlflow = |route: &str| format!("{}/api/2.0/mlflow/{route}", ws.workspace.url());
+            let http = reqwest::Client::new();
+            let later = chrono::Utc::now().timestamp_millis() + 3_600_000;
+            let created: Value = http
+                .post(mlflow("runs/create"))
+                .bearer_auth(ws.workspace.api_key())
+                .json(&json!({"experiment_id": experiment.id, "run_name": "notebook", "start_time": later}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let rival = created["run"]["info"]["run_id"].as_str().unwrap().to_string();
+            let finish = json!({"run_id": rival, "status": "FINISHED", "end_time": later + 1000});
+            assert!(http.post(mlflow("runs/update")).bearer_auth(ws.workspace.api_key()).json(&finish).send().await.unwrap().status().is_success());
+        }
         let [batch_run, train_run, redeploy_run] = run_chain(&ws, &jobs, seed).await;
         let batch = summary(&ws, "new_batch", &batch_run).await;
         let train = summary(&ws, "train_xgboost", &train_run).await;
@@ -94,8 +120,9 @@ async fn the_pipeline_runs_end_to_end_and_each_retrain_reads_only_its_batch() {
         // The retrain's experiment run carries the snapshot it trained on, read through API v2.
         let experiment = ws.client.find_experiment(&pid, "xgb-telco-test").await.unwrap().expect("the retrain created its experiment");
         let runs = ws.client.list_experiment_runs(&pid, &experiment.id).await.unwrap();
-        assert_eq!(runs.len(), round as usize);
+        assert_eq!(runs.len(), round as usize + usize::from(round == 2), "the chains' runs (and the notebook's in round 2)");
         let run_id = redeploy["run_id"].as_str().unwrap();
+        assert_eq!(run_id, train["run_id"].as_str().unwrap(), "the redeployment deploys its own chain's retrain");
         let run = ws.client.get_experiment_run(&pid, &experiment.id, run_id).await.unwrap();
         assert_eq!(run.status, "EXPERIMENT_RUN_FINISHED");
         assert_eq!(run.tag("iceberg_snapshot_id"), Some(batch["snapshot_id"].to_string().as_str()));

@@ -37,8 +37,19 @@ impl Definition {
         self.settings.owner_suffix.trim().replace(['-', ' '], "_")
     }
 
-    fn environment(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([("PIPELINE_USER".to_string(), self.script_user())])
+    /// What every job of the pipeline is given: whose tables and models, and the runtime the jobs
+    /// run on (so that the redeployment builds its model on the same runtime, chosen once, here).
+    /// A dependent job is also told the job it follows (`PIPELINE_PARENT_JOB_ID`): the
+    /// redeployment finds the retrain that caused it by that job's runs, never by recency.
+    fn environment(&self, runtime: Option<&Runtime>, parent: Option<&Job>) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::from([("PIPELINE_USER".to_string(), self.script_user())]);
+        if let Some(runtime) = runtime {
+            env.insert("RUNTIME_IDENTIFIER".to_string(), runtime.image_identifier.clone());
+        }
+        if let Some(parent) = parent {
+            env.insert("PIPELINE_PARENT_JOB_ID".to_string(), parent.id.clone());
+        }
+        env
     }
 
     /// The runtime the jobs use: `list_runtimes` filtered on editor and edition (and kernel when
@@ -95,7 +106,7 @@ impl Definition {
             _ => {}
         }
         let env = job.environment_map();
-        for (k, v) in self.environment() {
+        for (k, v) in self.environment(runtime, parent) {
             if env.get(&k) != Some(&v) {
                 d.push(format!("environment {k} should be {v:?}"));
             }
@@ -122,7 +133,7 @@ impl Definition {
                         memory: Some(MEMORY_GB),
                         nvidia_gpu: Some(0),
                         parent_id,
-                        environment: self.environment(),
+                        environment: self.environment(runtime.as_ref(), parent.as_ref()),
                         runtime_identifier: runtime_id.clone(),
                         ..Default::default()
                     };
@@ -133,7 +144,7 @@ impl Definition {
                         job
                     } else {
                         let mut env = job.environment_map();
-                        env.extend(self.environment());
+                        env.extend(self.environment(runtime.as_ref(), parent.as_ref()));
                         let patch = UpdateJob {
                             script: Some(stage.script().into()),
                             cpu: Some(CPU),
