@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::swagger::Swagger;
+use common::swagger::{Swagger, WRONGLY_DOCUMENTED};
 use common::workspace::TestWorkspace;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -153,47 +153,6 @@ fn the_checker_rejects_what_the_spec_forbids() {
     assert_eq!(spec.check(&run, &json!({"status": "RUNNING"})).len(), 1, "not an EngineStatus");
 }
 
-/// The keys an operation's documentation names for `search_filter` or `sort`: its "keys are: […]"
-/// list and the keys of its examples (`search_filter={"status":"running"}`, `sort=-updated_at`).
-fn documented_keys(description: &str, param: &str) -> Vec<String> {
-    let mut keys: Vec<String> = vec![];
-    if let Some(list) = description.split("keys are:").nth(1).and_then(|rest| rest.split_once('[')).and_then(|(_, r)| r.split_once(']')).map(|(list, _)| list) {
-        keys.extend(list.split(|c: char| c.is_whitespace() || c == ',').map(|k| k.trim_matches('"')).filter(|k| !k.is_empty()).map(String::from));
-    }
-    if param == "search_filter" {
-        for example in description.split("{\"").skip(1) {
-            let body = example.split('}').next().unwrap_or("");
-            if let Ok(object) = serde_json::from_str::<serde_json::Map<String, Value>>(&format!("{{\"{body}}}")) {
-                keys.extend(object.keys().cloned());
-            }
-        }
-    } else {
-        for example in description.split("sort=").skip(1) {
-            let token = example.split_whitespace().next().unwrap_or("").trim_end_matches('.');
-            keys.extend(token.split(',').map(|k| k.trim_start_matches(['+', '-'])).filter(|k| !k.is_empty() && !k.contains(':')).map(String::from));
-        }
-    }
-    keys.sort();
-    keys.dedup();
-    keys
-}
-
-/// Documented keys the local workspace refuses because the documentation is plainly wrong for
-/// the operation: job runs have no name, script, paused, description, type or updated_at (their
-/// lists are the jobs'); registered models have no kernel, script, status or description.
-const WRONGLY_DOCUMENTED: &[(&str, &str)] = &[
-    ("/api/v2/projects/{project_id}/jobs/{job_id}/runs", "description"),
-    ("/api/v2/projects/{project_id}/jobs/{job_id}/runs", "name"),
-    ("/api/v2/projects/{project_id}/jobs/{job_id}/runs", "paused"),
-    ("/api/v2/projects/{project_id}/jobs/{job_id}/runs", "script"),
-    ("/api/v2/projects/{project_id}/jobs/{job_id}/runs", "type"),
-    ("/api/v2/projects/{project_id}/jobs/{job_id}/runs", "updated_at"),
-    ("/api/v2/registry/models", "description"),
-    ("/api/v2/registry/models", "kernel"),
-    ("/api/v2/registry/models", "script"),
-    ("/api/v2/registry/models", "status"),
-];
-
 #[tokio::test]
 async fn every_list_takes_the_keys_its_documentation_names() {
     let Some(spec) = Swagger::load() else { return };
@@ -232,8 +191,7 @@ async fn every_list_takes_the_keys_its_documentation_names() {
     let mut tried = 0;
     for (template, path) in &lists {
         for param in ["search_filter", "sort"] {
-            let description = spec.parameter_description("get", template, param).unwrap_or("");
-            let mut keys = documented_keys(description, param);
+            let mut keys = spec.documented_keys(template, param);
             if template.ends_with("/experiments/{experiment_id}/runs") {
                 // "Dynamic search key words … [metrics tags params]".
                 keys.extend(["metrics.acc", "params.depth", "tags.team"].map(String::from));

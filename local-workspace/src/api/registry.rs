@@ -143,8 +143,9 @@ pub async fn list(State(ws): State<Arc<Workspace>>, q: ListQuery) -> ApiResult<J
 /// What a registered model's versions are paged by (`GetRegisteredModel` lists them).
 const VERSION_KEYS: Keys = Keys {
     filters: &["version_number", "creator_id"],
-    sorts: &["created_at", "updated_at", "versions", "version_number", "creator.username", "creator.name", "creator.email"],
+    sorts: &["created_at", "updated_at", "versions", "version_number", "name", "status", "creator.username", "creator.name", "creator.email"],
     aliases: &[
+        ("name", "version_name"),
         ("version_number", "number"),
         ("versions", "number"),
         ("creator_id", "user.username"),

@@ -5,6 +5,26 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+/// Documented keys the local workspace refuses because the documentation is plainly wrong for
+/// the operation: job runs have no name, script, paused, description, type or updated_at (their
+/// lists are the jobs'); registered models have no kernel, script, status or description.
+pub const WRONGLY_DOCUMENTED: &[(&str, &str)] = &[
+    ("/api/v2/projects/{project_id}/jobs/{job_id}/runs", "description"),
+    ("/api/v2/projects/{project_id}/jobs/{job_id}/runs", "name"),
+    ("/api/v2/projects/{project_id}/jobs/{job_id}/runs", "paused"),
+    ("/api/v2/projects/{project_id}/jobs/{job_id}/runs", "script"),
+    ("/api/v2/projects/{project_id}/jobs/{job_id}/runs", "type"),
+    ("/api/v2/projects/{project_id}/jobs/{job_id}/runs", "updated_at"),
+    ("/api/v2/registry/models", "description"),
+    ("/api/v2/registry/models", "kernel"),
+    ("/api/v2/registry/models", "script"),
+    ("/api/v2/registry/models", "status"),
+    // GetRegisteredModel's versions: the list is the jobs' too.
+    ("/api/v2/registry/models/{model_id}", "description"),
+    ("/api/v2/registry/models/{model_id}", "kernel"),
+    ("/api/v2/registry/models/{model_id}", "script"),
+];
+
 pub struct Swagger {
     doc: Value,
 }
@@ -41,6 +61,32 @@ impl Swagger {
     /// The description of an operation's query parameter.
     pub fn parameter_description(&self, method: &str, template: &str, name: &str) -> Option<&str> {
         self.doc["paths"][template][method]["parameters"].as_array()?.iter().find(|p| p["name"] == name && p["in"] == "query")?["description"].as_str()
+    }
+
+    /// The keys an operation's documentation names for `search_filter` or `sort`: its "keys are: […]"
+    /// list and the keys of its examples (`search_filter={"status":"running"}`, `sort=-updated_at`).
+    pub fn documented_keys(&self, template: &str, param: &str) -> Vec<String> {
+        let description = self.parameter_description("get", template, param).unwrap_or("");
+        let mut keys: Vec<String> = vec![];
+        if let Some(list) = description.split("keys are:").nth(1).and_then(|rest| rest.split_once('[')).and_then(|(_, r)| r.split_once(']')).map(|(list, _)| list) {
+            keys.extend(list.split(|c: char| c.is_whitespace() || c == ',').map(|k| k.trim_matches('"')).filter(|k| !k.is_empty()).map(String::from));
+        }
+        if param == "search_filter" {
+            for example in description.split("{\"").skip(1) {
+                let body = example.split('}').next().unwrap_or("");
+                if let Ok(object) = serde_json::from_str::<serde_json::Map<String, Value>>(&format!("{{\"{body}}}")) {
+                    keys.extend(object.keys().cloned());
+                }
+            }
+        } else {
+            for example in description.split("sort=").skip(1) {
+                let token = example.split_whitespace().next().unwrap_or("").trim_end_matches('.');
+                keys.extend(token.split(',').map(|k| k.trim_start_matches(['+', '-'])).filter(|k| !k.is_empty() && !k.contains(':')).map(String::from));
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        keys
     }
 
     pub fn definition(&self, name: &str) -> &Value {
