@@ -4,6 +4,7 @@ registered model, builds it on the model endpoint (creating the model on the fir
 build. Waits for the build and the deployment and fails with a clear message when either fails.
 
 Settings (environment): PIPELINE_PARENT_JOB_ID (the retrain job; Lakeline's set-up sets it),
+RETRAIN_JOB_RUN_ID (the retrain job run to deploy; Lakeline sets it when it retries a redeployment),
 PIPELINE_USER, EXPERIMENT_NAME (default xgb-telco-<user>), MODEL_NAME
 (default CellTwrFail-CLF-<user>), RUNTIME_IDENTIFIER (default: looked up with list_runtimes for
 the kernel, editor and edition in RUNTIME_KERNEL / RUNTIME_EDITOR / RUNTIME_EDITION, by default
@@ -25,17 +26,19 @@ def retrain_of_this_chain(api, experiment_name):
     succeeded run of the job this one follows (PIPELINE_PARENT_JOB_ID, Retrain XGBoost; CML starts
     a dependent job as its parent succeeds, and a job runs once at a time), and the MLflow run that
     job run tagged with its id (cml_job_run_id)."""
-    parent = setting("PIPELINE_PARENT_JOB_ID", "")
-    if not parent:
-        fail("PIPELINE_PARENT_JOB_ID is not set: set up or repair the jobs from Lakeline's Settings (it names the Retrain job this one follows)")
-    runs = api.call(
-        "GET",
-        f"/projects/{api.project_id}/jobs/{parent}/runs",
-        params={"search_filter": json.dumps({"status": "succeeded"}), "sort": "-created_at", "page_size": 1},
-    ).get("job_runs", [])
-    if not runs:
-        fail(f"job {parent} (the retrain) has no succeeded run to deploy")
-    retrain = runs[0]["id"]
+    retrain = setting("RETRAIN_JOB_RUN_ID", "")  # Lakeline names it when it retries a redeployment
+    if not retrain:
+        parent = setting("PIPELINE_PARENT_JOB_ID", "")
+        if not parent:
+            fail("PIPELINE_PARENT_JOB_ID is not set: set up or repair the jobs from Lakeline's Settings (it names the Retrain job this one follows)")
+        runs = api.call(
+            "GET",
+            f"/projects/{api.project_id}/jobs/{parent}/runs",
+            params={"search_filter": json.dumps({"status": "succeeded"}), "sort": "-created_at", "page_size": 1},
+        ).get("job_runs", [])
+        if not runs:
+            fail(f"job {parent} (the retrain) has no succeeded run to deploy")
+        retrain = runs[0]["id"]
     experiment = mlflow.get_experiment_by_name(experiment_name)
     if experiment is None:
         fail(f"experiment {experiment_name!r} does not exist: run Retrain XGBoost first")

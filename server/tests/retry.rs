@@ -124,3 +124,35 @@ async fn a_failed_retrain_is_retried_on_the_same_snapshot_range_and_the_chain_co
     assert!(events.iter().filter(|e| e.action == "pipeline.retry" && e.outcome.starts_with("refused")).count() >= 3, "{events:?}");
     app.stop().await;
 }
+
+/// The redeployment fails on its first run only and records which retrain it was told to deploy.
+const REDEPLOY: &str = r#"
+import os, pathlib, sys
+marker = pathlib.Path("redeploy-failed-once")
+if not marker.exists():
+    marker.write_text("1")
+    sys.exit(1)
+with open("redeployed.txt", "a") as f:
+    f.write(os.environ.get("RETRAIN_JOB_RUN_ID", "newest") + "\n")
+"#;
+
+#[tokio::test]
+async fn a_retried_redeployment_deploys_its_own_runs_retrain_not_a_later_one() {
+    let project = scripted_project([NEW_BATCH, "print('retrained')", REDEPLOY]);
+    let project_path = project.path().to_path_buf();
+    let app = TestApp::builder().project_dir(project).start().await;
+    app.call(ApplyPipelineSetup {}).await.unwrap();
+    let first = app.call(TriggerPipeline { arguments: String::new(), environment: String::new() }).await.unwrap();
+    let failed = ended(&app, first).await;
+    assert_eq!((failed.run.status, failed.run.retry_from), (PipelineStatus::Failed, Some(Stage::ApiRedeployment)), "{:?}", failed.attempts);
+    let second = app.call(TriggerPipeline { arguments: String::new(), environment: String::new() }).await.unwrap();
+    assert_eq!(ended(&app, second).await.run.status, PipelineStatus::Succeeded);
+
+    assert_eq!(app.call(RetryPipeline { id: first }).await.unwrap(), Stage::ApiRedeployment);
+    let retried = ended(&app, first).await;
+    assert_eq!(retried.run.status, PipelineStatus::Succeeded, "{:?}", retried.attempts);
+    let own_retrain = retried.attempts.iter().find(|a| a.stage == Stage::RetrainXgboost).unwrap().run_id.clone();
+    let deployed = std::fs::read_to_string(project_path.join("redeployed.txt")).unwrap();
+    assert_eq!(deployed.lines().collect::<Vec<_>>(), ["newest", own_retrain.as_str()], "the second chain's own, then the retry's own run's");
+    app.stop().await;
+}

@@ -12,6 +12,9 @@ use crate::cml::{CmlClient, CmlResult};
 /// snapshot, which is read whole). The pipeline's scripts honour both.
 pub const SNAPSHOT_ID_ENV: &str = "ICEBERG_SNAPSHOT_ID";
 pub const PARENT_ID_ENV: &str = "ICEBERG_PARENT_ID";
+/// The retrain job run whose model a redeployment deploys, when Lakeline names it (a retried
+/// redeployment deploys its own run's retrain, not a later chain's). The script honours it.
+pub const RETRAIN_JOB_RUN_ENV: &str = "RETRAIN_JOB_RUN_ID";
 
 pub const CPU: f64 = 2.0;
 pub const MEMORY_GB: f64 = 4.0;

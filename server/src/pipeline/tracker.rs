@@ -21,7 +21,7 @@ use domain::{Change, ChangeKind, DeploymentState, JobRunState, PipelineStatus, R
 use tracing::Instrument;
 use tokio::sync::{broadcast, Mutex, Notify, RwLock};
 
-use super::definition::{Definition, PARENT_ID_ENV, SNAPSHOT_ID_ENV};
+use super::definition::{Definition, PARENT_ID_ENV, RETRAIN_JOB_RUN_ENV, SNAPSHOT_ID_ENV};
 use super::lineage;
 use crate::cml::{CmlClient, CmlError, RunQuery};
 use crate::store::audit::Actor;
@@ -669,8 +669,9 @@ impl Tracker {
 
     /// Starts pipeline run `id` again from the stage that did not succeed, as a new attempt (its
     /// own job run and log; the earlier attempts stay); its dependents follow as usual. A retried
-    /// retrain reads the snapshot range the run's New Batch committed, passed to the job, so that
-    /// a retry never trains on a newer batch. Refused while any chain runs.
+    /// retrain reads the snapshot range the run's New Batch committed, and a retried redeployment
+    /// deploys the run's own retrain, both passed to the job, so that a retry never takes a newer
+    /// chain's batch or model. Refused while any chain runs.
     #[tracing::instrument(skip(self, actor), err(level = "info", Display))]
     pub async fn retry(&self, id: i64, actor: Actor<'_>) -> Result<Stage, TrackerError> {
         let _guard = self.lock.lock().await;
@@ -688,6 +689,13 @@ impl Tracker {
             range = format!(", snapshots {} → {snapshot}", parent.as_deref().unwrap_or("(table start)"));
             request.environment.insert(SNAPSHOT_ID_ENV.into(), snapshot);
             request.environment.insert(PARENT_ID_ENV.into(), parent.unwrap_or_default());
+        }
+        if stage == Stage::ApiRedeployment {
+            // Its own run's retrain, though later chains may have retrained since.
+            if let Some(retrain) = stages.iter().find(|s| s.stage == Stage::RetrainXgboost && s.state == JobRunState::Succeeded) {
+                range = format!(", the model of retrain job run {}", retrain.job_run_id);
+                request.environment.insert(RETRAIN_JOB_RUN_ENV.into(), retrain.job_run_id.clone());
+            }
         }
         let job_run = self.client.create_job_run(&self.project_id, &jobs[stage.index()].id, &request).await?;
         self.store.start_retry(id, stage, &job_run).await?;
