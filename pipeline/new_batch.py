@@ -7,6 +7,8 @@ logs/new_batch/<run id>.json in the project.
 Settings (environment): DBNAME (default "default"), PIPELINE_USER (default PROJECT_OWNER),
 BATCH_ROWS (default 1440), BATCH_SEED (optional). The argument `--seed N` wins over BATCH_SEED.
 With a seed the batch is reproducible, row ids included; without one (production) it is random.
+Failures follow the signals (the formula is below); `--failure-rate R` and `--signal-shift K` make
+a drifted batch.
 """
 
 import argparse
@@ -22,12 +24,43 @@ MANUFACTURERS = ["TelecomWorld", "New World Telecom", "AnyCom"]
 EVENT_TYPES = ["system malfunction", "battery failure", "signal loss", "hardware failure"]
 
 
-def generate(rows, seed=None):
-    """The lab's columns and distributions; cell_tower_failure is 1 for about one row in ten.
-    Every value, the row ids too, comes from one generator seeded with `seed`."""
+# Whether a tower fails depends on its signals (the lab drew failures at random, so no model
+# could learn them):
+#
+#     logit P(failure) = b0 + 2.5 (iot_signal_1 - 5.5) + 2.0 (iot_signal_3 - 52.5)
+#
+# so the odds of failure multiply by e^2.5 ≈ 12 with each step of iot_signal_1 and by
+# e^2 ≈ 7.4 with each step of iot_signal_3. b0 is chosen so that, over the signals' nominal
+# ranges (iot_signal_1 uniform on 1..10, iot_signal_3 on 50..55), the failure rate is the one
+# asked for: 1 in 10 by default (b0 ≈ -10.9).
+SLOPE_1 = 2.5
+SLOPE_3 = 2.0
+
+
+def intercept(failure_rate):
+    """The b0 that gives `failure_rate` over the signals' nominal ranges (bisection)."""
+    if not 0.0 < failure_rate < 1.0:
+        fail(f"the failure rate must be between 0 and 1, not {failure_rate}")
+    s1, s3 = np.meshgrid(np.arange(1, 11), np.arange(50, 56))
+    low, high = -40.0, 40.0
+    for _ in range(80):
+        middle = (low + high) / 2
+        rate = (1 / (1 + np.exp(-(middle + SLOPE_1 * (s1 - 5.5) + SLOPE_3 * (s3 - 52.5))))).mean()
+        low, high = (low, middle) if rate > failure_rate else (middle, high)
+    return (low + high) / 2
+
+
+def generate(rows, seed=None, failure_rate=0.1, signal_shift=0):
+    """The lab's columns and ranges; cell_tower_failure follows the signals (see above), failing
+    about `failure_rate` of the towers. A drifted batch: `signal_shift` moves iot_signal_1's draws
+    up (or down), kept within 1..10, and `failure_rate` changes the base rate. Every value, the row
+    ids too, comes from one generator seeded with `seed`."""
     rng = np.random.default_rng(seed)
     ids = [str(uuid.UUID(bytes=rng.bytes(16), version=4)) for _ in range(rows)]
-    signal_1 = rng.integers(1, 11, rows)
+    signal_1 = np.clip(rng.integers(1, 11, rows) + signal_shift, 1, 10)
+    signal_3 = rng.integers(50, 56, rows)
+    logit = intercept(failure_rate) + SLOPE_1 * (signal_1 - 5.5) + SLOPE_3 * (signal_3 - 52.5)
+    failure = rng.random(rows) < 1 / (1 + np.exp(-logit))
     return pd.DataFrame(
         {
             "id": ids,
@@ -38,9 +71,9 @@ def generate(rows, seed=None):
             "latitude": rng.uniform(-90.0, 90.0, rows).round(6),
             "iot_signal_1": signal_1.astype("int64"),
             "iot_signal_2": (signal_1 + rng.integers(0, 3, rows)).astype("int64"),
-            "iot_signal_3": rng.integers(50, 56, rows).astype("int64"),
+            "iot_signal_3": signal_3.astype("int64"),
             "iot_signal_4": rng.integers(100, 108, rows).astype("int64"),
-            "cell_tower_failure": (rng.random(rows) < 0.1).astype("int64"),
+            "cell_tower_failure": failure.astype("int64"),
         }
     )
 
@@ -81,34 +114,42 @@ def append_with_spark(name, frame):
     }
 
 
-def seed_setting(argv=None):
-    """The batch's seed: `--seed N`, else BATCH_SEED, else None (a random batch)."""
+def batch_settings(argv=None):
+    """The batch's seed (`--seed N`, else BATCH_SEED, else None: a random batch) and drift
+    (`--failure-rate R`, default 0.1; `--signal-shift K`, default 0)."""
     parser = argparse.ArgumentParser(prog="new_batch.py")
     parser.add_argument("--seed", type=int, help="seed for a reproducible batch")
+    parser.add_argument("--failure-rate", type=float, default=0.1, help="the share of failing towers (a drifted batch)")
+    parser.add_argument("--signal-shift", type=int, default=0, help="moves iot_signal_1's draws (a drifted batch)")
     args, _ = parser.parse_known_args(argv)
-    if args.seed is not None:
-        return args.seed
-    text = setting("BATCH_SEED", "")
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        fail(f"BATCH_SEED must be an integer, not {text!r}")
+    seed = args.seed
+    if seed is None:
+        text = setting("BATCH_SEED", "")
+        if text:
+            try:
+                seed = int(text)
+            except ValueError:
+                fail(f"BATCH_SEED must be an integer, not {text!r}")
+    return seed, args.failure_rate, args.signal_shift
 
 
 def main():
     start_logging("new_batch")
     rows = int(setting("BATCH_ROWS", "1440"))
-    seed = seed_setting()
+    seed, failure_rate, signal_shift = batch_settings()
     name = table_name()
-    frame = generate(rows, seed)
-    log.info("generated %d rows (%d failures, seed %s) for %s", len(frame), int(frame.cell_tower_failure.sum()), seed, name)
+    frame = generate(rows, seed, failure_rate, signal_shift)
+    log.info(
+        "generated %d rows (%d failures, seed %s, failure rate %s, signal shift %s) for %s",
+        len(frame), int(frame.cell_tower_failure.sum()), seed, failure_rate, signal_shift, name,
+    )
     catalog = local_catalog()
     snapshot = append_with_pyiceberg(catalog, name, frame) if catalog else append_with_spark(name, frame)
     snapshot["table"] = name
     snapshot["seed"] = seed
     snapshot["failures"] = int(frame.cell_tower_failure.sum())
+    snapshot["failure_rate"] = failure_rate
+    snapshot["signal_shift"] = signal_shift
     log.info("appended snapshot %s (parent %s)", snapshot["snapshot_id"], snapshot["parent_id"])
     write_summary("new_batch", snapshot)
 

@@ -85,6 +85,19 @@ def read_batch_with_spark(name):
     return frame, latest["snapshot_id"], parent, latest["committed_at"].astimezone(datetime.timezone.utc)
 
 
+def fit(frame):
+    """Trains on 70 % of the rows and measures on the rest (stratified, a fixed split): the
+    model, its accuracy and recall on the held-out rows, and those rows' features."""
+    x, y = frame[FEATURES].astype("int64"), frame[LABEL].astype("int64")
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.3, random_state=42, stratify=y)
+    model = XGBClassifier(n_estimators=50, max_depth=4, n_jobs=1, eval_metric="logloss")
+    model.fit(x_train, y_train)
+    predicted = model.predict(x_test)
+    accuracy = float(accuracy_score(y_test, predicted))
+    recall = float(recall_score(y_test, predicted, zero_division=0))
+    return model, accuracy, recall, x_test
+
+
 def main():
     start_logging("train_xgboost")
     name = table_name()
@@ -97,13 +110,7 @@ def main():
     if rows < 10 or frame[LABEL].nunique() < 2:
         fail(f"snapshot {snapshot_id} added {rows} rows with {frame[LABEL].nunique()} classes: too few to train on")
 
-    x, y = frame[FEATURES].astype("int64"), frame[LABEL].astype("int64")
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.3, random_state=42, stratify=y)
-    model = XGBClassifier(n_estimators=50, max_depth=4, n_jobs=1, eval_metric="logloss")
-    model.fit(x_train, y_train)
-    predicted = model.predict(x_test)
-    accuracy = float(accuracy_score(y_test, predicted))
-    recall = float(recall_score(y_test, predicted, zero_division=0))
+    model, accuracy, recall, x_test = fit(frame)
     log.info("accuracy %.4f recall %.4f", accuracy, recall)
 
     experiment = setting("EXPERIMENT_NAME", f"xgb-telco-{owner_suffix()}")
