@@ -1,15 +1,18 @@
-"""Retrain XGBoost: trains on exactly the rows the table's latest snapshot added and logs one
-MLflow run with the model and the snapshot it came from.
+"""Retrain XGBoost: trains on every row added since the last snapshot a successful retrain
+trained on, and logs one MLflow run with the model and the range it came from.
 
-It reads the latest snapshot and its parent and scans only the rows between them
-(parent, latest] — the first snapshot is read whole. When Lakeline gives a range (a retry
-reads the range its first attempt read, never a newer batch), the environment's
-ICEBERG_SNAPSHOT_ID (the range's end) and ICEBERG_PARENT_ID (its start, exclusive; empty for
-a table's first snapshot) win over the latest snapshot. The MLflow run (experiment
-xgb-telco-<user>) carries accuracy and recall as metrics (and as params, like the lab), the model
-(artifact path "artifacts", JSON format) and the tags iceberg_snapshot_id, iceberg_parent_id,
-iceberg_snapshot_committed_at (ISO 8601), row_count (an integer) and cml_job_run_id (the job run
-that logged it, by which the redeployment finds it).
+It reads from the newest snapshot back to the last one a finished run of the experiment is
+tagged with (exclusive) — one batch when every retrain succeeded, several when one failed, so no
+batch is ever skipped; the first retrain reads the whole table. When Lakeline gives a range (a
+retry reads its own run's batch, never a newer one), the environment's ICEBERG_SNAPSHOT_ID (the
+range's end) and ICEBERG_PARENT_ID (its start, exclusive; empty for a table's first snapshot)
+win.
+
+The MLflow run (experiment xgb-telco-<user>) carries accuracy and recall as metrics (and as
+params, like the lab), the model (artifact path "artifacts", JSON format) and the tags
+iceberg_snapshot_id and iceberg_parent_id (the range's end and start), iceberg_snapshot_committed_at (ISO 8601), row_count and
+snapshot_count (integers), and cml_job_run_id (the job run that logged it, by which the
+redeployment finds it).
 """
 
 import datetime
@@ -41,48 +44,73 @@ def given_range():
         fail(f"ICEBERG_SNAPSHOT_ID={snapshot!r} and ICEBERG_PARENT_ID={parent!r} must be snapshot ids (integers)")
 
 
-def read_batch_with_pyiceberg(catalog, name):
+def trained_snapshots(experiment):
+    """The snapshots successful retrains trained up to: the iceberg_snapshot_id tags of the
+    experiment's finished runs."""
+    found = mlflow.get_experiment_by_name(experiment)
+    if found is None:
+        return set()
+    runs = mlflow.search_runs([found.experiment_id], "attributes.status = 'FINISHED'", max_results=50_000, output_format="list")
+    return {r.data.tags.get("iceberg_snapshot_id") for r in runs} - {None, ""}
+
+
+def choose_range(parents, current, trained, given):
+    """The snapshots to read, (start, end], and how many there are. `parents` maps each snapshot
+    id to its parent's (None for the first). Lakeline's range wins; else from the newest snapshot
+    back to the last one a successful retrain trained on, so that no batch is ever skipped (the
+    first retrain reads the whole table; a rerun with nothing new retrains on the newest batch)."""
+    if given:
+        end, start = given
+        if end not in parents:
+            fail(f"the table has no snapshot {end} (ICEBERG_SNAPSHOT_ID)")
+    else:
+        end, start = current, None
+        walk = current
+        while walk is not None:
+            if str(walk) in trained:
+                start = walk
+                break
+            walk = parents.get(walk)
+        if start == end:
+            start = parents.get(end)
+    count, walk = 0, end
+    while walk is not None and walk != start:
+        count += 1
+        walk = parents.get(walk)
+    return end, start, count
+
+
+def read_batch_with_pyiceberg(catalog, name, trained):
     table = catalog.load_table(name)
-    given = given_range()
-    if given:
-        latest = table.snapshot_by_id(given[0])
-        if latest is None:
-            fail(f"table {name} has no snapshot {given[0]} (ICEBERG_SNAPSHOT_ID)")
-        parent = given[1]
-        log.info("reading the range Lakeline gave: snapshots %s → %s", parent or "(table start)", latest.snapshot_id)
+    current = table.current_snapshot()
+    if current is None:
+        fail(f"table {name} has no snapshot yet: run New Batch first")
+    parents = {s.snapshot_id: s.parent_snapshot_id for s in table.snapshots()}
+    end, start, count = choose_range(parents, current.snapshot_id, trained, given_range())
+    if start is None:
+        scan = table.scan(snapshot_id=end)
     else:
-        latest = table.current_snapshot()
-        if latest is None:
-            fail(f"table {name} has no snapshot yet: run New Batch first")
-        parent = latest.parent_snapshot_id
-    if parent is None:
-        scan = table.scan(snapshot_id=latest.snapshot_id)
-    else:
-        scan = table.incremental_append_scan(from_snapshot_id_exclusive=parent, to_snapshot_id_inclusive=latest.snapshot_id)
+        scan = table.incremental_append_scan(from_snapshot_id_exclusive=start, to_snapshot_id_inclusive=end)
     frame = scan.to_arrow().to_pandas()
-    committed = datetime.datetime.fromtimestamp(latest.timestamp_ms / 1000, datetime.timezone.utc)
-    return frame, latest.snapshot_id, parent, committed
+    committed = datetime.datetime.fromtimestamp(table.snapshot_by_id(end).timestamp_ms / 1000, datetime.timezone.utc)
+    return frame, end, start, count, committed
 
 
-def read_batch_with_spark(name):
+def read_batch_with_spark(name, trained):
     spark = spark_session("Retrain XGBoost")
-    given = given_range()
-    if given:
-        rows = spark.sql(f"SELECT * FROM {name}.snapshots WHERE snapshot_id = {given[0]}").collect()
-        if not rows:
-            fail(f"table {name} has no snapshot {given[0]} (ICEBERG_SNAPSHOT_ID)")
-        latest, parent = rows[0], given[1]
-        log.info("reading the range Lakeline gave: snapshots %s → %s", parent or "(table start)", latest["snapshot_id"])
-    else:
-        latest = spark.sql(f"SELECT * FROM {name}.snapshots ORDER BY committed_at DESC LIMIT 1").collect()[0]
-        parent = latest["parent_id"]
+    snapshots = spark.sql(f"SELECT snapshot_id, parent_id, committed_at FROM {name}.snapshots ORDER BY committed_at").collect()
+    if not snapshots:
+        fail(f"table {name} has no snapshot yet: run New Batch first")
+    parents = {r["snapshot_id"]: r["parent_id"] for r in snapshots}
+    end, start, count = choose_range(parents, snapshots[-1]["snapshot_id"], trained, given_range())
     reader = spark.read.format("iceberg")
-    if parent is not None:
-        reader = reader.option("start-snapshot-id", parent).option("end-snapshot-id", latest["snapshot_id"])
+    if start is not None:
+        reader = reader.option("start-snapshot-id", start).option("end-snapshot-id", end)
     else:
-        reader = reader.option("snapshot-id", latest["snapshot_id"])
+        reader = reader.option("snapshot-id", end)
     frame = reader.load(name).toPandas()
-    return frame, latest["snapshot_id"], parent, latest["committed_at"].astimezone(datetime.timezone.utc)
+    committed = next(r["committed_at"] for r in snapshots if r["snapshot_id"] == end)
+    return frame, end, start, count, committed.astimezone(datetime.timezone.utc)
 
 
 def fit(frame):
@@ -101,19 +129,20 @@ def fit(frame):
 def main():
     start_logging("train_xgboost")
     name = table_name()
+    experiment = setting("EXPERIMENT_NAME", f"xgb-telco-{owner_suffix()}")
+    trained = trained_snapshots(experiment)
     catalog = local_catalog()
-    frame, snapshot_id, parent_id, committed_at = (
-        read_batch_with_pyiceberg(catalog, name) if catalog else read_batch_with_spark(name)
+    frame, snapshot_id, parent_id, snapshot_count, committed_at = (
+        read_batch_with_pyiceberg(catalog, name, trained) if catalog else read_batch_with_spark(name, trained)
     )
     rows = int(len(frame))
-    log.info("read %d rows of snapshot %s (parent %s) from %s", rows, snapshot_id, parent_id, name)
+    log.info("read %d rows of snapshot %s (parent %s; %d snapshot(s)) from %s", rows, snapshot_id, parent_id, snapshot_count, name)
     if rows < 10 or frame[LABEL].nunique() < 2:
-        fail(f"snapshot {snapshot_id} added {rows} rows with {frame[LABEL].nunique()} classes: too few to train on")
+        fail(f"snapshots {parent_id} → {snapshot_id} added {rows} rows with {frame[LABEL].nunique()} classes: too few to train on")
 
     model, accuracy, recall, x_test = fit(frame)
     log.info("accuracy %.4f recall %.4f", accuracy, recall)
 
-    experiment = setting("EXPERIMENT_NAME", f"xgb-telco-{owner_suffix()}")
     mlflow.set_experiment(experiment)
     with mlflow.start_run(run_name=f"retrain-{snapshot_id}") as run:
         mlflow.log_metrics({"accuracy": accuracy, "recall": recall})
@@ -124,6 +153,7 @@ def main():
                 "iceberg_parent_id": "" if parent_id is None else str(parent_id),
                 "iceberg_snapshot_committed_at": committed_at.isoformat(),
                 "row_count": str(rows),
+                "snapshot_count": str(snapshot_count),
                 # The job run that logged it: the redeployment finds this run by it.
                 "cml_job_run_id": run_id(),
             }
@@ -146,6 +176,7 @@ def main():
             "run_id": mlflow_run_id,
             "snapshot_id": snapshot_id,
             "parent_id": parent_id,
+            "snapshot_count": snapshot_count,
             "rows": rows,
             "accuracy": accuracy,
             "recall": recall,

@@ -108,7 +108,7 @@ async fn lists_take_documented_keys(ws: &TestWorkspace, spec: &Swagger, template
 }
 
 #[tokio::test]
-async fn the_pipeline_runs_end_to_end_and_each_retrain_reads_only_its_batch() {
+async fn the_pipeline_runs_end_to_end_and_each_retrain_reads_every_batch_since_the_last_trained_one() {
     let ws = TestWorkspace::start_in(tempfile::tempdir().unwrap(), pipeline_project()).await;
     let spec = Swagger::load();
     let jobs = pipeline_jobs(&ws).await;
@@ -140,14 +140,34 @@ async fn the_pipeline_runs_end_to_end_and_each_retrain_reads_only_its_batch() {
             let finish = json!({"run_id": rival, "status": "FINISHED", "end_time": later + 1000});
             assert!(http.post(mlflow("runs/update")).bearer_auth(ws.workspace.api_key()).json(&finish).send().await.unwrap().status().is_success());
         }
+        // In round 2 a batch lands that no retrain follows (a New Batch job of its own): the next
+        // retrain must read it too, with the chain's batch: no batch is skipped.
+        let mut parent_snapshot = previous_snapshot.clone();
+        let extra_rows = if round == 2 {
+            let request = CreateJobRequest {
+                name: "Extra Batch test".into(),
+                script: "new_batch.py".into(),
+                environment: [("PIPELINE_USER".to_string(), "test".to_string()), ("BATCH_ROWS".to_string(), "300".to_string())].into(),
+                arguments: "--seed 99".into(),
+                ..Default::default()
+            };
+            let extra = ws.client.create_job(&ws.project_id, &request).await.unwrap();
+            ws.client.create_job_run(&ws.project_id, &extra.id, &CreateJobRunRequest::default()).await.unwrap();
+            let run = ws.wait_for_end(&extra).await;
+            assert_eq!(run.status, EngineStatus::Succeeded, "{}", log_of(&ws, &extra, &run.id).await);
+            parent_snapshot = summary(&ws, "new_batch", &run.id).await["snapshot_id"].clone();
+            300
+        } else {
+            0
+        };
         let [batch_run, train_run, redeploy_run] = run_chain(&ws, &jobs, seed).await;
         let batch = summary(&ws, "new_batch", &batch_run).await;
         let train = summary(&ws, "train_xgboost", &train_run).await;
         let redeploy = summary(&ws, "api_redeployment", &redeploy_run).await;
         assert_eq!(batch["seed"], seed, "the batch was made from the seed asked for");
         assert_eq!(batch["rows_added"], 600);
-        assert_eq!(batch["total_rows"], 600 * round);
-        assert_eq!(batch["parent_id"], previous_snapshot, "each append's parent is the previous snapshot");
+        assert_eq!(batch["total_rows"], 600 * round + extra_rows);
+        assert_eq!(batch["parent_id"], parent_snapshot, "each append's parent is the previous snapshot");
 
         // The retrain's experiment run carries the snapshot it trained on, read through API v2.
         let experiment = ws.client.find_experiment(&pid, "xgb-telco-test").await.unwrap().expect("the retrain created its experiment");
@@ -158,12 +178,16 @@ async fn the_pipeline_runs_end_to_end_and_each_retrain_reads_only_its_batch() {
         let run = ws.client.get_experiment_run(&pid, &experiment.id, run_id).await.unwrap();
         assert_eq!(run.status, "EXPERIMENT_RUN_FINISHED");
         assert_eq!(run.tag("iceberg_snapshot_id"), Some(batch["snapshot_id"].to_string().as_str()));
+        // It read from the last snapshot a retrain trained on: its chain's batch, and the batch
+        // no retrain had read.
         let parent = if previous_snapshot.is_null() { String::new() } else { previous_snapshot.to_string() };
         assert_eq!(run.tag("iceberg_parent_id"), Some(parent.as_str()));
-        assert_eq!(run.tag("row_count"), Some("600"), "the retrain read only the newest batch's rows");
+        let read = (600 + extra_rows).to_string();
+        assert_eq!(run.tag("row_count"), Some(read.as_str()), "the rows added since the last trained snapshot");
+        assert_eq!(run.tag("snapshot_count"), Some(if round == 2 { "2" } else { "1" }));
         let committed = run.tag("iceberg_snapshot_committed_at").unwrap();
         assert!(chrono::DateTime::parse_from_rfc3339(committed).is_ok(), "a full ISO 8601 timestamp: {committed}");
-        assert_eq!(train["rows"], 600);
+        assert_eq!(train["rows"], 600 + extra_rows);
         for key in ["accuracy", "recall"] {
             // The figure the job computed (its summary, written by Python's json) reaches MLflow
             // and API v2 to the last bit, as a metric and as a param.

@@ -47,7 +47,7 @@ async function runChain(page) {
 
 /** "read N rows of snapshot S (parent P)": the range a retrain's log says it read. */
 function rangeRead(log) {
-  const match = /read \d+ rows of snapshot (\d+) \(parent (\w+)\)/.exec(log);
+  const match = /read \d+ rows of snapshot (\d+) \(parent (\w+)[;)]/.exec(log);
   assert.ok(match, `the retrain's log names the range it read:\n${log}`);
   return `${match[2]} → ${match[1]}`;
 }

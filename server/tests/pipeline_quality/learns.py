@@ -1,7 +1,8 @@
 """Runs as a job in the local workspace: New Batch's batches carry a signal the retrain learns.
 Over ten seeds, a retrain on one batch (the pipeline's own `generate` and `fit`) reaches recall
 >= 0.5 at accuracy >= 0.9 on its held-out rows, and about one tower in ten fails. A drifted batch
-(`signal_shift`, `failure_rate`) changes the failure rate as asked. Prints every figure; exits 1
+(`signal_shift`, `failure_rate`) changes the failure rate as asked, and the retrain's range rule
+reads every batch since the last trained one. Prints every figure; exits 1
 when a target is missed."""
 
 import sys
@@ -35,6 +36,23 @@ if not drifted.cell_tower_failure.mean() > 0.2 or not 0.25 <= higher.cell_tower_
 for column, (low, high) in {"iot_signal_1": (1, 10), "iot_signal_2": (1, 12), "iot_signal_3": (50, 55), "iot_signal_4": (100, 107)}.items():
     if not (drifted[column].between(low, high).all() and generate(200, 1)[column].between(low, high).all()):
         missed.append(f"{column} left the lab's range {low}..{high}")
+
+# The retrain's range rule: from the newest snapshot back to the last one a successful retrain
+# trained on (snapshots 1 → 2 → 3 → 4).
+from train_xgboost import choose_range
+
+parents = {1: None, 2: 1, 3: 2, 4: 3}
+for trained, given, expected in [
+    (set(), None, (4, None, 4)),  # the first retrain reads the whole table
+    ({"3"}, None, (4, 3, 1)),  # every retrain succeeded: the newest batch
+    ({"2"}, None, (4, 2, 2)),  # the retrain of batch 3 failed: batches 3 and 4
+    ({"4"}, None, (4, 3, 1)),  # nothing new: a rerun retrains on the newest batch
+    ({"2", "4"}, (3, 2), (3, 2, 1)),  # a retry's range wins
+]:
+    got = choose_range(parents, 4, trained, given)
+    print(f"range with {sorted(trained)} trained, given {given}: {got}")
+    if got != expected:
+        missed.append(f"range {trained} {given}: {got} instead of {expected}")
 
 if missed:
     print(f"targets missed: {missed}")
