@@ -63,6 +63,7 @@ def choose_range(parents, current, trained, given):
         end, start = given
         if end not in parents:
             fail(f"the table has no snapshot {end} (ICEBERG_SNAPSHOT_ID)")
+        log.info("reading the range Lakeline gave: snapshots %s → %s", start or "(table start)", end)
     else:
         end, start = current, None
         walk = current

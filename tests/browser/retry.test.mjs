@@ -91,6 +91,8 @@ test('a failed retrain is retried from its stage on the same snapshot range', { 
   assert.match(logs[1].text, /reading the range Lakeline gave/);
   assert.equal(rangeRead(logs[0].text), rangeRead(logs[1].text));
   assert.equal(rangeRead(logs[1].text).replace('None', '(table start)'), snapshot, 'the range the run\'s New Batch committed');
+  // The lineage's detail (the experiment run's tags) is read once the run has ended.
+  await page.waitForFunction(() => /iceberg_snapshot_id/.test(document.querySelector('[data-test="tags"]')?.textContent ?? ''), null, { timeout: 60_000 });
   const tags = await page.locator('[data-test="tags"]').innerText();
   assert.match(tags, new RegExp(`iceberg_snapshot_id\\s+${snapshot.split(' → ')[1]}`), 'the retry\'s model is tagged with the run\'s snapshot');
   assert.equal(await page.locator('[data-test="retry"]').count(), 0, 'nothing to retry once it succeeded');
