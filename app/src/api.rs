@@ -365,9 +365,9 @@ pub async fn retry_pipeline(id: i64) -> Result<Stage, AppError> {
     crate::backend::with(Role::Operator, |b, c| async move { b.retry(&c, id).await }).await
 }
 
-/// New Batch's schedule and when it runs next (everyone signed in).
+/// New Batch's schedule and when it runs next (everyone signed in); `None` until the jobs are set up.
 #[server(endpoint = "get_schedule")]
-pub async fn get_schedule() -> Result<ScheduleView, AppError> {
+pub async fn get_schedule() -> Result<Option<ScheduleView>, AppError> {
     crate::backend::with(Role::Viewer, |b, _| async move { b.schedule().await }).await
 }
 

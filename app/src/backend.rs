@@ -17,7 +17,7 @@ pub trait Backend: Send + Sync + 'static {
     async fn current_run(&self) -> Result<Option<PipelineRunDetail>, AppError>;
     async fn trigger(&self, caller: &Caller, arguments: String, environment: String) -> Result<i64, AppError>;
     async fn stop(&self, caller: &Caller, id: i64) -> Result<(), AppError>;
-    async fn schedule(&self) -> Result<ScheduleView, AppError>;
+    async fn schedule(&self) -> Result<Option<ScheduleView>, AppError>;
     async fn set_schedule(&self, caller: &Caller, cron: String) -> Result<ScheduleView, AppError>;
     /// Starts a run that ended without succeeding again from the stage that did not succeed.
     async fn retry(&self, caller: &Caller, id: i64) -> Result<Stage, AppError>;

@@ -261,8 +261,12 @@ impl app::backend::Backend for ServerBackend {
         self.tracker_action(caller, "pipeline.stop", &detail, move |tracker, actor| async move { tracker.stop(id, actor.as_actor()).await }).await
     }
 
-    async fn schedule(&self) -> Result<ScheduleView, AppError> {
-        Ok(views::schedule(&self.tracker.new_batch_job().await?, Utc::now()))
+    async fn schedule(&self) -> Result<Option<ScheduleView>, AppError> {
+        match self.tracker.new_batch_job().await {
+            Ok(job) => Ok(Some(views::schedule(&job, Utc::now()))),
+            Err(TrackerError::NotSetUp) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn set_schedule(&self, caller: &Caller, cron: String) -> Result<ScheduleView, AppError> {

@@ -15,9 +15,10 @@ use reqwest::StatusCode;
 #[tokio::test]
 async fn a_schedule_a_minute_ahead_starts_a_chain_that_completes() {
     let app = TestApp::builder().project_dir(scripted_project(["print('batch')", "print('retrain')", "print('redeploy')"])).start().await;
+    assert_eq!(app.call(GetSchedule {}).await.unwrap(), None, "no schedule before the jobs exist, and no error either");
     app.call(ApplyPipelineSetup {}).await.unwrap();
 
-    let manual = app.call(GetSchedule {}).await.unwrap();
+    let manual = app.call(GetSchedule {}).await.unwrap().expect("the jobs are set up");
     assert_eq!((manual.cron.as_str(), manual.next.len()), ("", 0), "{manual:?}");
 
     // Bad expressions are refused, naming the field; nothing changes.
@@ -25,7 +26,7 @@ async fn a_schedule_a_minute_ahead_starts_a_chain_that_completes() {
         let refused = app.call(SetSchedule { cron: cron.into() }).await.unwrap_err();
         assert!(refused.status == StatusCode::BAD_REQUEST && refused.error.to_string().starts_with("schedule:"), "{cron}: {refused:?}");
     }
-    assert_eq!(app.call(GetSchedule {}).await.unwrap().cron, "");
+    assert_eq!(app.call(GetSchedule {}).await.unwrap().expect("set up").cron, "");
 
     // The next minute, every hour (time zones differ from UTC by whole hours here).
     // At least ten seconds ahead, so that it cannot pass while the schedule is being set.

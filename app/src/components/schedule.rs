@@ -23,7 +23,8 @@ pub fn SchedulePanel() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || schedule.try_get().flatten().map(|r| match r {
                     Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
-                    Ok(s) => {
+                    Ok(None) => view! { <p data-test="schedule-now">"New Batch is not set up yet: create the jobs above first."</p> }.into_any(),
+                    Ok(Some(s)) => {
                         cron.set(s.cron.clone());
                         let said = if s.cron.is_empty() {
                             "Runs by hand only (Run pipeline).".to_string()
