@@ -39,7 +39,9 @@ test('three open pages follow a chain live; a replaced deployment shows stopped'
   for (const page of pages) {
     for (const i of [0, 1, 2]) await stageBecomes(page, i, 'succeeded');
     assert.equal(await page.locator('[data-test="run-status"]').innerText(), 'succeeded');
-    // Each stage's log tail arrived with it: what the job itself wrote.
+    // Each stage's log tail arrives too, without a reload: what the job itself wrote. (A stage's
+    // final log is read just after its end is seen, so it may follow the status by a moment.)
+    await page.waitForFunction(() => /deploy/i.test(document.querySelectorAll('[data-test="log-tail"]')[2]?.textContent ?? ''), null, { timeout: 30_000 });
     const logs = await page.locator('[data-test="log-tail"]').allInnerTexts();
     assert.match(logs[0], /appended snapshot/);
     assert.match(logs[1], /logged MLflow run/);
