@@ -62,15 +62,7 @@ async fn run_chain(ws: &TestWorkspace, jobs: &[Job; 3], seed: u64) -> [String; 3
 /// Checks a raw API v2 body against the spec (absent only with `LAKELINE_SKIP_SWAGGER=1`).
 async fn conforms(ws: &TestWorkspace, spec: &Option<Swagger>, template: &str, path: &str) {
     let Some(spec) = spec else { return };
-    let body: Value = reqwest::Client::new()
-        .get(format!("{}{path}", ws.workspace.url()))
-        .bearer_auth(ws.workspace.api_key())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = get_json(ws, path).await;
     let errors = spec.check(spec.response_schema("get", template), &body);
     assert!(errors.is_empty(), "GET {template}: {}\n{body:#}", errors.join("\n"));
 }

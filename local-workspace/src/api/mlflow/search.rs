@@ -491,12 +491,8 @@ fn experiment_value<'a>(key: &Key, e: &'a ExperimentRow, tags: &'a serde_json::M
     }
 }
 
-fn experiment_tags(e: &ExperimentRow) -> serde_json::Map<String, serde_json::Value> {
-    json_map(&e.tags)
-}
-
 pub(super) fn experiment_matches(filter: &[Comparison], e: &ExperimentRow) -> bool {
-    let tags = experiment_tags(e);
+    let tags = json_map(&e.tags);
     filter.iter().all(|c| compare(c, experiment_value(&c.key, e, &tags)))
 }
 
@@ -602,7 +598,7 @@ pub(super) fn sort_experiments(experiments: &mut [ExperimentRow], order: &[Order
     let order = if order.is_empty() { &default[..] } else { order };
     let by_id = order.iter().any(|o| o.key.name == "experiment_id");
     experiments.sort_by(|a, b| {
-        let (ta, tb) = (experiment_tags(a), experiment_tags(b));
+        let (ta, tb) = (json_map(&a.tags), json_map(&b.tags));
         for o in order {
             let ord = order_values(experiment_value(&o.key, a, &ta), experiment_value(&o.key, b, &tb), o.ascending);
             if ord != Ordering::Equal {
