@@ -5,23 +5,19 @@
 
 mod common;
 
-use cml_api::CreateJobRunRequest;
-use common::workspace::{pipeline_project, TestWorkspace};
+use common::workspace::{run_check_script, TestWorkspace};
 use domain::JobRunState;
 
 #[tokio::test]
 async fn the_mlflow_client_gets_the_answers_mlflows_own_rules_give() {
-    let project = pipeline_project();
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mlflow_client/search_check.py"), project.path().join("search_check.py")).unwrap();
-    let ws = TestWorkspace::start_in(tempfile::tempdir().unwrap(), project).await;
-    let job = ws.job("MLflow search check", "search_check.py", None).await;
-    ws.client.create_job_run(&ws.project_id, &job.id, &CreateJobRunRequest::default()).await.unwrap();
-    let run = ws.wait_for_end(&job).await;
-    let log = std::fs::read_to_string(ws.file(&format!("logs/jobs/{}/{}.log", job.id, run.id))).unwrap_or_default();
-    println!("{log}");
+    let (run, log) = run_check_script("mlflow_client/search_check.py", "MLflow search check").await;
     assert_eq!(run.status, JobRunState::Succeeded, "the check found differences:\n{log}");
     assert!(log.contains("every answer matches MLflow's rules"), "{log}");
+}
 
+#[tokio::test]
+async fn unknown_mlflow_routes_answer_in_mlflows_error_shape() {
+    let ws = TestWorkspace::start().await;
     // A route MLflow's client might try that is not served: MLflow's error shape, not CML's.
     for (method, path) in [(reqwest::Method::GET, "/api/2.0/mlflow/registered-models/search"), (reqwest::Method::POST, "/api/3.0/mlflow/traces/search")] {
         let response = reqwest::Client::new().request(method, format!("{}{path}", ws.workspace.url())).bearer_auth(ws.workspace.api_key()).send().await.unwrap();

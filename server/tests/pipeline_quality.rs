@@ -5,21 +5,12 @@
 
 mod common;
 
-use cml_api::CreateJobRunRequest;
-use common::workspace::{pipeline_project, TestWorkspace};
+use common::workspace::run_check_script;
 use domain::JobRunState;
 
 #[tokio::test]
 async fn a_retrain_on_one_batch_learns_to_find_failing_towers() {
-    let project = pipeline_project();
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pipeline_quality/learns.py"), project.path().join("learns.py")).unwrap();
-    let ws = TestWorkspace::start_in(tempfile::tempdir().unwrap(), project).await;
-    let job = ws.job("Model quality check", "learns.py", None).await;
-    ws.client.create_job_run(&ws.project_id, &job.id, &CreateJobRunRequest::default()).await.unwrap();
-    let run = ws.wait_for_end(&job).await;
-    let log = std::fs::read_to_string(ws.file(&format!("logs/jobs/{}/{}.log", job.id, run.id))).unwrap_or_default();
-    println!("{log}");
+    let (run, log) = run_check_script("pipeline_quality/learns.py", "Model quality check").await;
     assert_eq!(run.status, JobRunState::Succeeded, "a target was missed:\n{log}");
     assert!(log.contains("the retrain learns the batches' signal"), "{log}");
-    ws.workspace.shutdown().await;
 }

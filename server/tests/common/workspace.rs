@@ -112,6 +112,23 @@ pub fn pipeline_project() -> tempfile::TempDir {
     dir
 }
 
+/// Runs `script` (a file under `server/tests/`) as a job of a fresh workspace holding the pipeline's
+/// scripts and runtime, and answers how the run ended and its console log.
+pub async fn run_check_script(script: &str, job_name: &str) -> (cml_api::JobRun, String) {
+    let project = pipeline_project();
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(script);
+    let file = source.file_name().unwrap().to_owned();
+    std::fs::copy(&source, project.path().join(&file)).unwrap();
+    let ws = TestWorkspace::start_in(tempfile::tempdir().unwrap(), project).await;
+    let job = ws.job(job_name, file.to_str().unwrap(), None).await;
+    ws.client.create_job_run(&ws.project_id, &job.id, &cml_api::CreateJobRunRequest::default()).await.unwrap();
+    let run = ws.wait_for_end(&job).await;
+    let log = std::fs::read_to_string(ws.file(&format!("logs/jobs/{}/{}.log", job.id, run.id))).unwrap_or_default();
+    println!("{log}");
+    ws.workspace.shutdown().await;
+    (run, log)
+}
+
 pub fn assert_phase_times_in_order(run: &JobRun) {
     let t = |o: Option<chrono::DateTime<chrono::Utc>>, name: &str| o.unwrap_or_else(|| panic!("{name} is set on {run:?}"));
     let created = t(run.created_at, "created_at");
