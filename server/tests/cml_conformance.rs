@@ -234,3 +234,118 @@ async fn every_list_takes_the_keys_its_documentation_names() {
 fn urlencode(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
+
+/// `GET /api/v2/swagger.json` answers without a key, and it is Cloudera's document cut down to
+/// exactly the operations this workspace answers (each operation of Cloudera's document is called
+/// with made-up ids: one this workspace does not route answers 404 "no such API route" or 501) and
+/// the definitions they reference. `LAKELINE_BLESS_SWAGGER=1` rewrites the served file from that.
+#[tokio::test]
+async fn swagger_json_lists_exactly_the_operations_this_workspace_answers() {
+    let Some(spec) = Swagger::load() else { return };
+    let ws = TestWorkspace::start().await;
+    let http = reqwest::Client::new();
+    let base = ws.workspace.url();
+
+    let served = http.get(format!("{base}/api/v2/swagger.json")).send().await.unwrap();
+    assert_eq!(served.status(), 200, "swagger.json is served without a key");
+    assert_eq!(served.headers()["content-type"], "application/json");
+    let served: Value = served.json().await.unwrap();
+
+    let mut paths = serde_json::Map::new();
+    let (mut answered, mut not_answered) = (0, 0);
+    for (template, operations) in spec.doc()["paths"].as_object().unwrap() {
+        let path = made_up_ids(template);
+        let mut kept = serde_json::Map::new();
+        for (method, operation) in operations.as_object().unwrap() {
+            if method == "parameters" {
+                continue;
+            }
+            let method_ = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let mut request = http.request(method_.clone(), format!("{base}{path}")).bearer_auth(ws.workspace.api_key());
+            if method_ != Method::GET && method_ != Method::DELETE {
+                request = request.json(&json!({}));
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or_else(|e| panic!("{method} {path}: the answer is not JSON: {e}"));
+            let routed = !(status == 501 || (status == 404 && body["message"] == "no such API route in this workspace"));
+            if routed {
+                kept.insert(method.clone(), operation.clone());
+                answered += 1;
+            } else {
+                assert!(spec.check(&json!({"$ref": "#/definitions/runtimeError"}), &body).is_empty(), "{method} {path}: {body}");
+                not_answered += 1;
+            }
+        }
+        if !kept.is_empty() {
+            if let Some(shared) = operations.get("parameters") {
+                kept.insert("parameters".into(), shared.clone());
+            }
+            paths.insert(template.clone(), Value::Object(kept));
+        }
+    }
+    assert!(answered >= 30 && not_answered > 0, "answered {answered}, not answered {not_answered}");
+
+    let mut expected = spec.doc().clone();
+    expected["info"]["description"] =
+        json!("Cloudera AI REST API v2 Reference: the operations Lakeline's local workspace implements");
+    expected["paths"] = Value::Object(paths);
+    let referenced = referenced_definitions(&expected["paths"], spec.doc());
+    let definitions: serde_json::Map<String, Value> =
+        spec.doc()["definitions"].as_object().unwrap().iter().filter(|(name, _)| referenced.contains(*name)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    expected["definitions"] = Value::Object(definitions);
+
+    if served != expected {
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../local-workspace/src/api/swagger.json");
+        if std::env::var("LAKELINE_BLESS_SWAGGER").is_ok_and(|v| v == "1") {
+            std::fs::write(file, serde_json::to_string_pretty(&expected).unwrap() + "\n").unwrap();
+            eprintln!("wrote {file}; rebuild and run again");
+        }
+        let ops = |doc: &Value| -> Vec<String> {
+            doc["paths"].as_object().map_or(vec![], |p| {
+                p.iter().flat_map(|(t, ms)| ms.as_object().unwrap().keys().filter(|m| *m != "parameters").map(move |m| format!("{m} {t}"))).collect()
+            })
+        };
+        let (have, want) = (ops(&served), ops(&expected));
+        panic!(
+            "the served swagger.json is not Cloudera's document cut to the routed operations \
+             (run this test with LAKELINE_BLESS_SWAGGER=1 to rewrite {file}).\nserved but not routed: {:?}\nrouted but not served: {:?}",
+            have.iter().filter(|o| !want.contains(o)).collect::<Vec<_>>(),
+            want.iter().filter(|o| !have.contains(o)).collect::<Vec<_>>(),
+        );
+    }
+}
+
+/// A path of the template with every `{parameter}` replaced by an id no object has.
+fn made_up_ids(template: &str) -> String {
+    let mut path = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}').unwrap() + open;
+        path.push_str(&rest[..open]);
+        path.push_str("no-such-id");
+        rest = &rest[close + 1..];
+    }
+    path + rest
+}
+
+/// The names of the definitions `value` references, directly or through other definitions.
+fn referenced_definitions(value: &Value, doc: &Value) -> std::collections::BTreeSet<String> {
+    fn walk(value: &Value, doc: &Value, found: &mut std::collections::BTreeSet<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(name) = map.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/definitions/")) {
+                    if found.insert(name.to_string()) {
+                        walk(&doc["definitions"][name], doc, found);
+                    }
+                }
+                map.values().for_each(|v| walk(v, doc, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, doc, found)),
+            _ => {}
+        }
+    }
+    let mut found = std::collections::BTreeSet::new();
+    walk(value, doc, &mut found);
+    found
+}

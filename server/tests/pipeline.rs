@@ -279,3 +279,49 @@ async fn the_pipeline_runs_end_to_end_and_each_retrain_reads_every_batch_since_t
     assert!(err.to_string().contains("no running deployment"), "{err}");
     ws.workspace.shutdown().await;
 }
+
+/// Two retrains follow the same batch (a second Retrain → Redeployment pair depends on New Batch,
+/// deploying to its own model) and so finish together, within about a second of each other: each
+/// redeployment deploys the MLflow run of its own retrain, found by ids, not the newest one.
+#[tokio::test]
+async fn two_retrains_that_finish_together_each_deploy_their_own_run() {
+    let ws = TestWorkspace::start_in(tempfile::tempdir().unwrap(), pipeline_project()).await;
+    let [batch_job, train_a, redeploy_a] = pipeline_jobs(&ws).await;
+    let dependent = |name: &str, script: &str, parent: &Job| CreateJobRequest {
+        name: name.into(),
+        script: script.into(),
+        parent_id: parent.id.clone(),
+        environment: [
+            ("PIPELINE_USER".to_string(), "test".to_string()),
+            ("PIPELINE_PARENT_JOB_ID".to_string(), parent.id.clone()),
+            ("MODEL_NAME".to_string(), "CellTwrFail-CLF-rival".to_string()),
+        ]
+        .into(),
+        ..Default::default()
+    };
+    let train_b = ws.client.create_job(&ws.project_id, &dependent("Retrain B", "train_xgboost.py", &batch_job)).await.unwrap();
+    let redeploy_b = ws.client.create_job(&ws.project_id, &dependent("Redeploy B", "api_redeployment.py", &train_b)).await.unwrap();
+
+    let request = CreateJobRunRequest { arguments: "--seed 20261123".into(), ..Default::default() };
+    ws.client.create_job_run(&ws.project_id, &batch_job.id, &request).await.unwrap();
+    let mut ended = vec![];
+    for job in [&batch_job, &train_a, &train_b, &redeploy_a, &redeploy_b] {
+        let run = ws.wait_for_end(job).await;
+        assert_eq!(run.status, EngineStatus::Succeeded, "{}: {}", job.name, log_of(&ws, job, &run.id).await);
+        ended.push(run);
+    }
+    let gap = (ended[1].finished_at.unwrap() - ended[2].finished_at.unwrap()).num_milliseconds().abs();
+    eprintln!("the two retrains finished {gap} ms apart");
+
+    let (trained_a, trained_b) = (summary(&ws, "train_xgboost", &ended[1].id).await, summary(&ws, "train_xgboost", &ended[2].id).await);
+    let (deployed_a, deployed_b) = (summary(&ws, "api_redeployment", &ended[3].id).await, summary(&ws, "api_redeployment", &ended[4].id).await);
+    assert_ne!(trained_a["run_id"], trained_b["run_id"]);
+    assert_eq!(deployed_a["run_id"], trained_a["run_id"], "Redeploy A deploys Retrain A's run");
+    assert_eq!(deployed_b["run_id"], trained_b["run_id"], "Redeploy B deploys Retrain B's run");
+    for (deployed, name) in [(&deployed_a, "CellTwrFail-CLF-test"), (&deployed_b, "CellTwrFail-CLF-rival")] {
+        let registered = ws.client.get_registered_model(deployed["registered_model_id"].as_str().unwrap()).await.unwrap();
+        assert_eq!(registered.name, name);
+        assert_eq!(registered.model_versions.len(), 1);
+        assert_eq!(registered.model_versions[0].run_id(), deployed["run_id"].as_str().unwrap());
+    }
+}

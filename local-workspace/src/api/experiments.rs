@@ -149,7 +149,7 @@ pub async fn run_method(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let Some(run_id) = run_method.strip_suffix(":logbatch") else {
-        return Err(ApiError::not_found(format!("no such method on an experiment run: {run_method:?} (this workspace offers :logbatch)")));
+        return Err(ApiError::unimplemented(format!("POST …/runs/{run_method} is not an operation of this workspace (it offers {{run_id}}:logbatch)")));
     };
     let run = experiment_run(&ws, &project_id, &id, run_id).await?;
     let request: LogExperimentRunBatchRequest = parse_body(&body)?;

@@ -21,11 +21,17 @@ mod registry;
 mod projects;
 mod runs;
 mod runtimes;
+mod swagger;
+
+/// The answer to a path no operation of this workspace takes.
+const NO_SUCH_ROUTE: &str = "no such API route in this workspace";
 
 pub fn router(workspace: Arc<Workspace>) -> Router {
     let api = Router::new()
         .route("/api/v2/auth/validate_key", post(projects::validate_key))
         .route("/api/v2/projects", get(projects::list))
+        // CML's batch read of projects is not offered (without this, "batch" would be read as a project id).
+        .route("/api/v2/projects/batch", get(|| async { ApiError::unimplemented("GET /api/v2/projects/batch is not offered by this workspace") }))
         .route("/api/v2/projects/{project_id}", get(projects::get))
         .route("/api/v2/projects/{project_id}/jobs", get(jobs::list).post(jobs::create))
         .route("/api/v2/projects/{project_id}/jobs/{job_id}", get(jobs::get).patch(jobs::update).delete(jobs::delete))
@@ -58,10 +64,12 @@ pub fn router(workspace: Arc<Workspace>) -> Router {
         )
         .merge(mlflow::routes())
         .layer(middleware::from_fn_with_state(workspace.clone(), require_key))
-        .fallback(|| async { ApiError::not_found("no such API route in this workspace") })
+        // Served without a key, as real CML does.
+        .route("/api/v2/swagger.json", get(swagger::document))
+        .fallback(|| async { ApiError::not_found(NO_SUCH_ROUTE) })
         // As CML's gateway: a method a route does not take is UNIMPLEMENTED, in the JSON envelope.
         .method_not_allowed_fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
-            ApiError::new(crate::error::Code::Unimplemented, format!("Method Not Allowed: {method} {} is not an operation of this API", uri.path()))
+            ApiError::unimplemented(format!("Method Not Allowed: {method} {} is not an operation of this API", uri.path()))
         });
     // The model endpoint checks access keys itself (and the API key when the model asks for it).
     let model = Router::new().route("/model", post(models::predict));

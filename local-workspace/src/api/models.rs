@@ -196,23 +196,22 @@ pub async fn deployment_method(
     State(ws): State<Arc<Workspace>>,
     Path((project_id, model_id, build_id, id_method)): Path<(String, String, String, String)>,
 ) -> ApiResult<Json<ModelDeployment>> {
-    let (id, method) = id_method.split_once(':').ok_or_else(|| ApiError::not_found("use POST …/deployments/{id}:stop or :restart"))?;
+    let (id, method) = id_method
+        .split_once(':')
+        .filter(|(_, method)| matches!(*method, "stop" | "restart"))
+        .ok_or_else(|| ApiError::unimplemented(format!("POST …/deployments/{id_method} is not an operation: use {{deployment_id}}:stop or :restart")))?;
     let b = build(&ws, &project_id, &model_id, &build_id).await?;
     let registry = Registry(ws.store.pool());
     let d = registry.deployment(&build_id, id).await?.ok_or_else(|| ApiError::not_found(format!("deployment {id:?} not found")))?;
-    match method {
-        "stop" => {
-            if !matches!(d.status.as_str(), "deployed" | "deploying" | "pending") {
-                return Err(ApiError::precondition(format!("deployment {id} is {}, not running", d.status)));
-            }
-            ws.serving.stop(&d).await.map_err(|e| ApiError::new(crate::error::Code::Internal, e.to_string()))?;
+    if method == "stop" {
+        if !matches!(d.status.as_str(), "deployed" | "deploying" | "pending") {
+            return Err(ApiError::precondition(format!("deployment {id} is {}, not running", d.status)));
         }
-        "restart" => {
-            ws.serving.stop(&d).await.map_err(|e| ApiError::new(crate::error::Code::Internal, e.to_string()))?;
-            registry.set_deployment_status(&d.id, "pending", "").await?;
-            ws.serving.start_deployment(d.clone(), b);
-        }
-        other => return Err(ApiError::not_found(format!("deployments have no method {other:?}"))),
+        ws.serving.stop(&d).await.map_err(|e| ApiError::new(crate::error::Code::Internal, e.to_string()))?;
+    } else {
+        ws.serving.stop(&d).await.map_err(|e| ApiError::new(crate::error::Code::Internal, e.to_string()))?;
+        registry.set_deployment_status(&d.id, "pending", "").await?;
+        ws.serving.start_deployment(d.clone(), b);
     }
     let d = registry.deployment(&build_id, id).await?.expect("exists");
     Ok(Json(d.to_api()))

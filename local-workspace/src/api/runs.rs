@@ -93,7 +93,7 @@ pub async fn stop(
     Path((project_id, job_id, run_method)): Path<(String, String, String)>,
 ) -> ApiResult<Json<JobRun>> {
     let Some(run_id) = run_method.strip_suffix(":stop") else {
-        return Err(ApiError::not_found(format!("no such method on job runs: POST {run_method:?} (did you mean {run_method}:stop?)")));
+        return Err(ApiError::unimplemented(format!("POST …/runs/{run_method} is not an operation (did you mean {run_method}:stop?)")));
     };
     let project = ws.project(&project_id).await?;
     let job = ws.job(&project.id, &job_id).await?;

@@ -1,5 +1,6 @@
 //! Validates JSON bodies against Cloudera's real `swagger.json`, read from `../shared` beside the
-//! repository (or `LAKELINE_CML_SWAGGER`). The spec is not copied into the repository.
+//! repository (or `LAKELINE_CML_SWAGGER`). The whole spec is not copied into the repository; the
+//! local workspace serves only the part it implements (`local-workspace/src/api/swagger.json`).
 
 use std::path::PathBuf;
 
@@ -49,6 +50,11 @@ impl Swagger {
                 path.display()
             ),
         }
+    }
+
+    /// The whole document.
+    pub fn doc(&self) -> &Value {
+        &self.doc
     }
 
     /// The 200 response schema of an operation, e.g. (`get`, `/api/v2/projects/{project_id}/jobs`).
