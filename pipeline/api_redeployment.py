@@ -3,22 +3,42 @@ retrain job's run that caused it, and the MLflow run that job run tagged) as a n
 registered model, builds it on the model endpoint (creating the model on the first run) and deploys the
 build. Waits for the build and the deployment and fails with a clear message when either fails.
 
+The quality gate: before registering, the new model and the live one (the model's deployment that
+serves now) are measured on the same rows, the new run's held-out rows (its artifact
+holdout/holdout.csv). The new model deploys unless it is worse than the live one by more than a
+margin on accuracy or on recall; the first model deploys. The decision and both models' figures
+are tags of the new MLflow run (gate_decision: first, passed, gated, overridden or unmeasured;
+gate_reason in words; gate_accuracy, gate_recall, gate_live_accuracy, gate_live_recall,
+gate_live_run_id, gate_live_version, gate_accuracy_margin, gate_recall_margin) and are in the job's
+summary file. A gated model is not registered and the job succeeds: the live model keeps serving.
+
 Settings (environment): PIPELINE_PARENT_JOB_ID (the retrain job; Lakeline's set-up sets it),
 RETRAIN_JOB_RUN_ID (the retrain job run to deploy; Lakeline sets it when it retries a redeployment),
 PIPELINE_USER, EXPERIMENT_NAME (default xgb-telco-<user>), MODEL_NAME
 (default CellTwrFail-CLF-<user>), RUNTIME_IDENTIFIER (default: looked up with list_runtimes for
 the kernel, editor and edition in RUNTIME_KERNEL / RUNTIME_EDITOR / RUNTIME_EDITION, by default
-this interpreter's Python on Workbench, Standard), BUILD_TIMEOUT / DEPLOY_TIMEOUT (seconds).
+this interpreter's Python on Workbench, Standard), BUILD_TIMEOUT / DEPLOY_TIMEOUT (seconds),
+GATE_ACCURACY_MARGIN / GATE_RECALL_MARGIN (how much worse than the live model the new one may be;
+defaults 0.03 and 0.15; Lakeline's Settings set them), QUALITY_GATE=off (deploy whatever the
+figures: Lakeline's "deploy anyway").
 """
 
 import json
 import re
 import sys
+import tempfile
 import time
 
 import mlflow
+import mlflow.xgboost
+import pandas as pd
+from mlflow.entities import RunTag
+from sklearn.metrics import accuracy_score, recall_score
 
 from pipeline_common import ApiV2, fail, log, owner_suffix, setting, start_logging, write_summary
+from train_xgboost import FEATURES, LABEL
+
+GATE_METRICS = ("accuracy", "recall")
 
 
 def retrain_of_this_chain(api, experiment_name):
@@ -78,6 +98,75 @@ def runtime_identifier(api):
     return newest["image_identifier"]
 
 
+def live_run(api, model):
+    """The MLflow run of the model that serves now: the model's newest deployment whose status is
+    deployed, its build's registered version, and that version's run. (run id, version number),
+    or None when nothing of this model serves."""
+    if model is None:
+        return None
+    builds_path = f"/projects/{api.project_id}/models/{model['id']}/builds"
+    serving = [
+        (deployment.get("created_at", ""), build)
+        for build in api.list_all(builds_path, "model_builds")
+        for deployment in api.list_all(f"{builds_path}/{build['id']}/deployments", "model_deployments")
+        if deployment.get("status") == "deployed"
+    ]
+    if not serving:
+        return None
+    build = max(serving, key=lambda found: found[0])[1]
+    version = api.call("GET", f"/registry/models/{model['registered_model_id']}/versions/{build['registered_model_version_id']}")
+    return version["model_version_metadata"]["mlflow_metadata"]["run_id"], version["number"]
+
+
+def measure(run_id, rows):
+    """Accuracy and recall of a run's model on the given rows."""
+    model = mlflow.xgboost.load_model(f"runs:/{run_id}/artifacts")
+    predicted = model.predict(rows[FEATURES].astype("int64"))
+    truth = rows[LABEL].astype("int64")
+    return {"accuracy": float(accuracy_score(truth, predicted)), "recall": float(recall_score(truth, predicted, zero_division=0))}
+
+
+def decide(new, live, margins, forced):
+    """The gate's rule: (decision, reason). The new model deploys unless, for some metric, it is
+    worse than the live one by more than that metric's margin."""
+    if live is None:
+        return "first", "the first model deploys"
+    shortfalls = [f"{m} {new[m]:.3f} < live {live[m]:.3f} - {margins[m]:g}" for m in GATE_METRICS if new[m] < live[m] - margins[m]]
+    if not shortfalls:
+        figures = ", ".join(f"{m} {new[m]:.3f} vs live {live[m]:.3f}" for m in GATE_METRICS)
+        return "passed", f"not worse than the live model: {figures}"
+    if forced:
+        return "overridden", "deployed anyway: " + "; ".join(shortfalls)
+    return "gated", "gated: " + "; ".join(shortfalls)
+
+
+def quality_gate(run_id, model, api):
+    """Measures the new model and the live one on the new run's held-out rows and decides; the
+    decision and the figures, as the tags to log."""
+    margins = {m: float(setting(f"GATE_{m.upper()}_MARGIN", default)) for m, default in (("accuracy", "0.03"), ("recall", "0.15"))}
+    forced = setting("QUALITY_GATE", "on").strip().lower() == "off"
+    gate = {f"gate_{m}_margin": margins[m] for m in GATE_METRICS}
+    try:
+        with tempfile.TemporaryDirectory() as kept:
+            rows = pd.read_csv(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="holdout/holdout.csv", dst_path=kept))
+    except Exception as e:  # a run logged by an older retrain keeps no held-out rows
+        return {**gate, "gate_decision": "unmeasured", "gate_reason": f"deployed unmeasured: run {run_id} kept no held-out rows ({e})"}
+    new = measure(run_id, rows)
+    gate.update({f"gate_{m}": new[m] for m in GATE_METRICS})
+    live = live_run(api, model)
+    figures = None
+    if live is not None:
+        live_run_id, live_version = live
+        gate.update({"gate_live_run_id": live_run_id, "gate_live_version": live_version})
+        try:
+            figures = measure(live_run_id, rows)
+        except Exception as e:
+            return {**gate, "gate_decision": "unmeasured", "gate_reason": f"deployed unmeasured: the live model (run {live_run_id}) could not be loaded ({e})"}
+        gate.update({f"gate_live_{m}": figures[m] for m in GATE_METRICS})
+    decision, reason = decide(new, figures, margins, forced)
+    return {**gate, "gate_decision": decision, "gate_reason": reason}
+
+
 def wait_for(describe, fetch, done, failed, timeout):
     deadline = time.time() + timeout
     while True:
@@ -102,6 +191,17 @@ def main():
     experiment_id, run = retrain_of_this_chain(api, experiment_name)
     run_id = run.info.run_id
 
+    project = f"/projects/{api.project_id}"
+    models = api.list_all(f"{project}/models", "models", {"search_filter": json.dumps({"name": model_name})})
+    models = [m for m in models if m["name"] == model_name]
+    gate = quality_gate(run_id, models[0] if models else None, api)
+    mlflow.MlflowClient().log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in gate.items()])
+    log.info("quality gate: %s", gate["gate_reason"])
+    if gate["gate_decision"] == "gated":
+        log.warning("not deployed: the live model keeps serving (an operator can deploy it anyway from Lakeline's run page)")
+        write_summary("api_redeployment", {"experiment_id": experiment_id, "run_id": run_id, "gate": gate})
+        return
+
     registered = api.call(
         "POST",
         "/registry/models",
@@ -121,9 +221,6 @@ def main():
     version = max(versions, key=lambda v: v["number"])
     log.info("registered %s version %s (%s)", model_name, version["number"], version["model_version_id"])
 
-    project = f"/projects/{api.project_id}"
-    models = api.list_all(f"{project}/models", "models", {"search_filter": json.dumps({"name": model_name})})
-    models = [m for m in models if m["name"] == model_name]
     if models:
         model = models[0]
     else:
@@ -175,6 +272,7 @@ def main():
             "model_id": model["id"],
             "build_id": build["id"],
             "deployment_id": deployment["id"],
+            "gate": gate,
         },
     )
 

@@ -12,10 +12,14 @@ The MLflow run (experiment xgb-telco-<user>) carries accuracy and recall as metr
 params, like the lab), the model (artifact path "artifacts", JSON format) and the tags
 iceberg_snapshot_id and iceberg_parent_id (the range's end and start), iceberg_snapshot_committed_at (ISO 8601), row_count and
 snapshot_count (integers), and cml_job_run_id (the job run that logged it, by which the
-redeployment finds it).
+redeployment finds it). The held-out rows the model was measured on (features and label) are kept
+with the run as the artifact holdout/holdout.csv: the redeployment's quality gate measures the live
+model on the same rows.
 """
 
 import datetime
+import os
+import tempfile
 
 import mlflow
 import mlflow.xgboost
@@ -116,7 +120,7 @@ def read_batch_with_spark(name, trained):
 
 def fit(frame):
     """Trains on 70 % of the rows and measures on the rest (stratified, a fixed split): the
-    model, its accuracy and recall on the held-out rows, and those rows' features."""
+    model, its accuracy and recall on the held-out rows, and those rows (features and label)."""
     x, y = frame[FEATURES].astype("int64"), frame[LABEL].astype("int64")
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.3, random_state=42, stratify=y)
     model = XGBClassifier(n_estimators=50, max_depth=4, n_jobs=1, eval_metric="logloss")
@@ -124,7 +128,7 @@ def fit(frame):
     predicted = model.predict(x_test)
     accuracy = float(accuracy_score(y_test, predicted))
     recall = float(recall_score(y_test, predicted, zero_division=0))
-    return model, accuracy, recall, x_test
+    return model, accuracy, recall, x_test.assign(**{LABEL: y_test})
 
 
 def main():
@@ -141,7 +145,7 @@ def main():
     if rows < 10 or frame[LABEL].nunique() < 2:
         fail(f"snapshots {parent_id} → {snapshot_id} added {rows} rows with {frame[LABEL].nunique()} classes: too few to train on")
 
-    model, accuracy, recall, x_test = fit(frame)
+    model, accuracy, recall, holdout = fit(frame)
     log.info("accuracy %.4f recall %.4f", accuracy, recall)
 
     mlflow.set_experiment(experiment)
@@ -159,7 +163,11 @@ def main():
                 "cml_job_run_id": run_id(),
             }
         )
-        example = x_test.head(5)
+        with tempfile.TemporaryDirectory() as kept:
+            path = os.path.join(kept, "holdout.csv")
+            holdout.to_csv(path, index=False)
+            mlflow.log_artifact(path, artifact_path="holdout")
+        example = holdout[FEATURES].head(5)
         mlflow.xgboost.log_model(
             model,
             name="artifacts",

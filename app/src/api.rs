@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
-pub use domain::{AlertEvent, WebhookKind, Change, ChangeKind, DeploymentState, JobCheck, JobCheckState, PipelineSettings, JobRunState, PipelineStatus, Role, RunSource, Stage};
+pub use domain::{AlertEvent, WebhookKind, Change, ChangeKind, DeploymentState, GateDecision, JobCheck, JobCheckState, PipelineSettings, JobRunState, PipelineStatus, QualityGate, Role, RunSource, Stage};
 
 /// What the server says about itself; shown by the "Check server" button.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +57,8 @@ pub struct PipelineRunSummary {
     pub note_count: i64,
     /// The stage a retry would start again, for a run that ended without succeeding.
     pub retry_from: Option<Stage>,
+    /// The redeployment's quality gate: whether the model deployed, and the figures.
+    pub gate: Option<QualityGate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -363,6 +365,13 @@ pub async fn stop_pipeline(id: i64) -> Result<(), AppError> {
 #[server(endpoint = "retry_pipeline")]
 pub async fn retry_pipeline(id: i64) -> Result<Stage, AppError> {
     crate::backend::with(Role::Operator, |b, c| async move { b.retry(&c, id).await }).await
+}
+
+/// Deploys the model the quality gate held back in a run (operators): the run's redeployment
+/// again, past the gate.
+#[server(endpoint = "deploy_anyway")]
+pub async fn deploy_anyway(id: i64) -> Result<(), AppError> {
+    crate::backend::with(Role::Operator, |b, c| async move { b.deploy_anyway(&c, id).await }).await
 }
 
 /// New Batch's schedule and when it runs next (everyone signed in); `None` until the jobs are set up.

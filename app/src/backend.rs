@@ -21,6 +21,8 @@ pub trait Backend: Send + Sync + 'static {
     async fn set_schedule(&self, caller: &Caller, cron: String) -> Result<ScheduleView, AppError>;
     /// Starts a run that ended without succeeding again from the stage that did not succeed.
     async fn retry(&self, caller: &Caller, id: i64) -> Result<Stage, AppError>;
+    /// Deploys the model the quality gate held back (its redeployment again, past the gate).
+    async fn deploy_anyway(&self, caller: &Caller, id: i64) -> Result<(), AppError>;
     async fn history(&self, filter: HistoryFilter, cursor: HistoryCursor) -> Result<HistoryPage, AppError>;
     async fn run_detail(&self, id: i64) -> Result<PipelineRunDetail, AppError>;
     async fn setup_view(&self) -> Result<SetupView, AppError>;

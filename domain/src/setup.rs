@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use crate::{named_enum, Stage};
 
 /// The pipeline's settings a user can change (Settings): the owner suffix of names, the runtime
-/// lookup, and which metric (or param) counts as accuracy and recall.
+/// lookup, which metric (or param) counts as accuracy and recall, and the quality gate's margins
+/// (how much worse than the live model a new one may be and still deploy; empty: the
+/// redeployment's defaults).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PipelineSettings {
     pub owner_suffix: String,
@@ -14,6 +16,8 @@ pub struct PipelineSettings {
     pub runtime_edition: String,
     pub accuracy_key: String,
     pub recall_key: String,
+    pub gate_accuracy_margin: String,
+    pub gate_recall_margin: String,
 }
 
 /// The longest value of a setting.
@@ -30,11 +34,13 @@ impl PipelineSettings {
             runtime_edition: t(&self.runtime_edition),
             accuracy_key: t(&self.accuracy_key),
             recall_key: t(&self.recall_key),
+            gate_accuracy_margin: t(&self.gate_accuracy_margin),
+            gate_recall_margin: t(&self.gate_recall_margin),
         }
     }
 
     /// Each field with its name, for messages and storage.
-    pub fn fields(&self) -> [(&'static str, &str); 6] {
+    pub fn fields(&self) -> [(&'static str, &str); 8] {
         [
             ("owner_suffix", &self.owner_suffix),
             ("runtime_kernel", &self.runtime_kernel),
@@ -42,6 +48,8 @@ impl PipelineSettings {
             ("runtime_edition", &self.runtime_edition),
             ("accuracy_key", &self.accuracy_key),
             ("recall_key", &self.recall_key),
+            ("gate_accuracy_margin", &self.gate_accuracy_margin),
+            ("gate_recall_margin", &self.gate_recall_margin),
         ]
     }
 
@@ -60,6 +68,11 @@ impl PipelineSettings {
         }
         if self.accuracy_key.is_empty() || self.recall_key.is_empty() {
             return Err("accuracy_key, recall_key: name the metric (or param) for each".into());
+        }
+        for (field, value) in [("gate_accuracy_margin", &self.gate_accuracy_margin), ("gate_recall_margin", &self.gate_recall_margin)] {
+            if !value.is_empty() {
+                crate::check_margin(field, value)?;
+            }
         }
         Ok(())
     }
@@ -107,6 +120,8 @@ mod tests {
             runtime_edition: "Standard".into(),
             accuracy_key: "accuracy".into(),
             recall_key: "recall".into(),
+            gate_accuracy_margin: "0.03".into(),
+            gate_recall_margin: "0.15".into(),
         }
     }
 
@@ -115,7 +130,8 @@ mod tests {
         let ok = settings().trimmed();
         assert_eq!(ok.owner_suffix, "team-a");
         assert_eq!(ok.check(), Ok(()));
-        let cases: [(fn(&mut PipelineSettings), &str); 5] = [
+        let cases: [(fn(&mut PipelineSettings), &str); 6] = [
+            (|s| s.gate_recall_margin = "a lot".into(), "gate_recall_margin: \"a lot\" is not a margin"),
             (|s| s.runtime_kernel = "x".repeat(MAX_SETTING + 1), "runtime_kernel: 201 characters"),
             (|s| s.runtime_edition = "a\0b".into(), "runtime_edition: contains a control character"),
             (|s| s.owner_suffix = "a b".into(), "owner_suffix: use letters"),

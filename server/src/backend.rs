@@ -226,6 +226,8 @@ async fn merged_settings(store: &Store, defaults: &PipelineSettings) -> crate::s
         runtime_edition: get("runtime_edition", &defaults.runtime_edition),
         accuracy_key: get("accuracy_key", &defaults.accuracy_key),
         recall_key: get("recall_key", &defaults.recall_key),
+        gate_accuracy_margin: get("gate_accuracy_margin", &defaults.gate_accuracy_margin),
+        gate_recall_margin: get("gate_recall_margin", &defaults.gate_recall_margin),
     })
 }
 
@@ -278,6 +280,11 @@ impl app::backend::Backend for ServerBackend {
     async fn retry(&self, caller: &Caller, id: i64) -> Result<Stage, AppError> {
         let detail = format!("pipeline run {id}");
         self.tracker_action(caller, "pipeline.retry", &detail, move |tracker, actor| async move { tracker.retry(id, actor.as_actor()).await }).await
+    }
+
+    async fn deploy_anyway(&self, caller: &Caller, id: i64) -> Result<(), AppError> {
+        let detail = format!("pipeline run {id}");
+        self.tracker_action(caller, "pipeline.deploy_anyway", &detail, move |tracker, actor| async move { tracker.deploy_anyway(id, actor.as_actor()).await }).await
     }
 
     async fn history(&self, filter: HistoryFilter, cursor: HistoryCursor) -> Result<HistoryPage, AppError> {

@@ -74,6 +74,13 @@ pub struct Config {
     #[arg(long, env = "LAKELINE_RECALL_KEY", default_value = "recall")]
     pub recall_key: String,
 
+    /// The quality gate: how much lower than the live model's a new model's accuracy and recall
+    /// (on the same held-out rows) may be for it to deploy. Settings can change them.
+    #[arg(long, env = "LAKELINE_GATE_ACCURACY_MARGIN", default_value = "0.03")]
+    pub gate_accuracy_margin: String,
+    #[arg(long, env = "LAKELINE_GATE_RECALL_MARGIN", default_value = "0.15")]
+    pub gate_recall_margin: String,
+
     /// Lakeline's address as people reach it (behind a proxy, its public URL): the start of the
     /// links in alerts. Default: the address it listens on.
     #[arg(long, env = "LAKELINE_PUBLIC_URL")]
@@ -253,6 +260,8 @@ impl Config {
             runtime_edition: self.runtime_edition.clone(),
             accuracy_key: self.accuracy_key.clone(),
             recall_key: self.recall_key.clone(),
+            gate_accuracy_margin: self.gate_accuracy_margin.clone(),
+            gate_recall_margin: self.gate_recall_margin.clone(),
         }
     }
 

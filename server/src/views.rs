@@ -73,6 +73,7 @@ pub fn summary(run: &PipelineRunRow, stages: &[StageRow], now: DateTime<Utc>) ->
         deployment: run.lineage.deployment(),
         note_count: run.note_count,
         retry_from: run.status.retry_from(&stages.iter().map(StageRow::outcome).collect::<Vec<_>>()),
+        gate: run.lineage.gate(),
     }
 }
 

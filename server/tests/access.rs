@@ -21,6 +21,7 @@ const SERVER_FUNCTIONS: &[(&str, &str, Option<Role>)] = &[
     ("trigger_pipeline", "arguments=&environment=", Some(Role::Operator)),
     ("stop_pipeline", "id=1", Some(Role::Operator)),
     ("retry_pipeline", "id=999", Some(Role::Operator)),
+    ("deploy_anyway", "id=999", Some(Role::Operator)),
     ("get_schedule", "", Some(Role::Viewer)),
     ("set_schedule", "cron=", Some(Role::Admin)),
     ("test_prediction", "request=%7B%7D", Some(Role::Operator)),
@@ -32,7 +33,7 @@ const SERVER_FUNCTIONS: &[(&str, &str, Option<Role>)] = &[
     ("remove_duplicate_jobs", "", Some(Role::Admin)),
     (
         "save_settings",
-        "settings[owner_suffix]=acl&settings[runtime_kernel]=&settings[runtime_editor]=Workbench&settings[runtime_edition]=Standard&settings[accuracy_key]=accuracy&settings[recall_key]=recall",
+        "settings[owner_suffix]=acl&settings[runtime_kernel]=&settings[runtime_editor]=Workbench&settings[runtime_edition]=Standard&settings[accuracy_key]=accuracy&settings[recall_key]=recall&settings[gate_accuracy_margin]=0.03&settings[gate_recall_margin]=0.15",
         Some(Role::Admin),
     ),
     ("audit_log", "filter[actor]=&filter[action]=", Some(Role::Admin)),

@@ -25,6 +25,8 @@ const ENDPOINTS: &[(&str, &[&str])] = &[
             "settings[runtime_edition]",
             "settings[accuracy_key]",
             "settings[recall_key]",
+            "settings[gate_accuracy_margin]",
+            "settings[gate_recall_margin]",
         ],
     ),
     ("test_prediction", &["request"]),

@@ -142,7 +142,7 @@ async fn malformed_server_function_requests_get_a_4xx_naming_the_field() {
         ("trigger_pipeline", b"arguments=&environment=1ST%3Dx", "environment"),
     ];
     let long_kernel = format!(
-        "settings[owner_suffix]=x&settings[runtime_kernel]={}&settings[runtime_editor]=w&settings[runtime_edition]=s&settings[accuracy_key]=a&settings[recall_key]=r",
+        "settings[owner_suffix]=x&settings[runtime_kernel]={}&settings[runtime_editor]=w&settings[runtime_edition]=s&settings[accuracy_key]=a&settings[recall_key]=r&settings[gate_accuracy_margin]=0.03&settings[gate_recall_margin]=0.15",
         "k".repeat(100 * 1024)
     );
     let long_arguments = format!("arguments={}&environment=", "a".repeat(5000));

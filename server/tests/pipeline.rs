@@ -45,9 +45,10 @@ async fn summary(ws: &TestWorkspace, job: &str, run_id: &str) -> Value {
 }
 
 /// Runs the chain once from New Batch with a batch made from `seed`; returns the three job runs' ids.
-async fn run_chain(ws: &TestWorkspace, jobs: &[Job; 3], seed: u64) -> [String; 3] {
+/// Runs New Batch with `arguments` and waits for the chain; each stage must succeed.
+async fn run_chain(ws: &TestWorkspace, jobs: &[Job; 3], arguments: &str) -> [String; 3] {
     let started = Instant::now();
-    let request = CreateJobRunRequest { arguments: format!("--seed {seed}"), ..Default::default() };
+    let request = CreateJobRunRequest { arguments: arguments.into(), ..Default::default() };
     let first = ws.client.create_job_run(&ws.project_id, &jobs[0].id, &request).await.unwrap();
     let mut ids = vec![];
     for job in jobs {
@@ -152,7 +153,7 @@ async fn the_pipeline_runs_end_to_end_and_each_retrain_reads_every_batch_since_t
         } else {
             0
         };
-        let [batch_run, train_run, redeploy_run] = run_chain(&ws, &jobs, seed).await;
+        let [batch_run, train_run, redeploy_run] = run_chain(&ws, &jobs, &format!("--seed {seed}")).await;
         let batch = summary(&ws, "new_batch", &batch_run).await;
         let train = summary(&ws, "train_xgboost", &train_run).await;
         let redeploy = summary(&ws, "api_redeployment", &redeploy_run).await;
@@ -324,4 +325,62 @@ async fn two_retrains_that_finish_together_each_deploy_their_own_run() {
         assert_eq!(registered.model_versions.len(), 1);
         assert_eq!(registered.model_versions[0].run_id(), deployed["run_id"].as_str().unwrap());
     }
+}
+
+/// The quality gate: the first model deploys; a batch from a quiet week (failure rate 0.04: few
+/// failures to learn from) trains a model whose recall on its own held-out rows is far below the
+/// live model's on the same rows, so it is gated and the live deployment keeps serving; running the
+/// redeployment again with `QUALITY_GATE=off` (Lakeline's "deploy anyway") deploys it.
+#[tokio::test]
+async fn a_worse_model_is_gated_and_deploying_it_anyway_replaces_the_live_one() {
+    let ws = TestWorkspace::start_in(tempfile::tempdir().unwrap(), pipeline_project()).await;
+    let jobs = pipeline_jobs(&ws).await;
+    let pid = ws.project_id.clone();
+    let experiment_run = |run_id: String| {
+        let ws = &ws;
+        async move {
+            let experiment = ws.client.find_experiment(&ws.project_id, "xgb-telco-test").await.unwrap().unwrap();
+            ws.client.get_experiment_run(&ws.project_id, &experiment.id, &run_id).await.unwrap()
+        }
+    };
+
+    let [_, _, first_redeploy] = run_chain(&ws, &jobs, "--seed 106").await;
+    let first = summary(&ws, "api_redeployment", &first_redeploy).await;
+    assert_eq!(first["gate"]["gate_decision"], "first", "{first}");
+    let live = (first["model_id"].as_str().unwrap().to_string(), first["build_id"].as_str().unwrap().to_string(), first["deployment_id"].as_str().unwrap().to_string());
+
+    let [_, retrain, gated_redeploy] = run_chain(&ws, &jobs, "--seed 206 --failure-rate 0.04").await;
+    let gated = summary(&ws, "api_redeployment", &gated_redeploy).await;
+    let gate = &gated["gate"];
+    eprintln!("{}", gate["gate_reason"]);
+    assert_eq!(gate["gate_decision"], "gated", "{gated}");
+    assert!(gated.get("deployment_id").is_none(), "a gated model is not deployed: {gated}");
+    let figure = |key: &str| gate[key].as_f64().unwrap_or_else(|| panic!("{key} in {gate}"));
+    assert!(figure("gate_recall") < figure("gate_live_recall") - figure("gate_recall_margin"), "{gate}");
+    let tagged = experiment_run(gated["run_id"].as_str().unwrap().to_string()).await;
+    assert_eq!(tagged.tag("gate_decision"), Some("gated"));
+    assert_eq!(tagged.tag("gate_live_run_id"), first["run_id"].as_str());
+    assert!(tagged.tag("gate_reason").unwrap().starts_with("gated: recall "), "{:?}", tagged.tag("gate_reason"));
+    assert_eq!(tagged.tag("gate_recall").map(|v| v.parse::<f64>().unwrap()), Some(figure("gate_recall")));
+    let still = ws.client.get_model_deployment(&pid, &live.0, &live.1, &live.2).await.unwrap();
+    assert_eq!(still.status, "deployed", "the live model keeps serving");
+    let registered = ws.client.get_registered_model(first["registered_model_id"].as_str().unwrap()).await.unwrap();
+    assert_eq!(registered.model_versions.len(), 1, "a gated model is not registered");
+
+    // Deploy anyway: the redeployment again, told the retrain to deploy and to skip the gate.
+    let request = CreateJobRunRequest {
+        environment: [("QUALITY_GATE".to_string(), "off".to_string()), ("RETRAIN_JOB_RUN_ID".to_string(), retrain.clone())].into(),
+        ..Default::default()
+    };
+    let forced = ws.client.create_job_run(&pid, &jobs[2].id, &request).await.unwrap();
+    let ended = ws.wait_for(&jobs[2], |r| r.id == forced.id && r.status.is_terminal()).await;
+    assert_eq!(ended.status, EngineStatus::Succeeded, "{}", log_of(&ws, &jobs[2], &ended.id).await);
+    let anyway = summary(&ws, "api_redeployment", &forced.id).await;
+    assert_eq!(anyway["gate"]["gate_decision"], "overridden", "{anyway}");
+    assert_eq!(anyway["run_id"], gated["run_id"]);
+    let deployment = ws.client.get_model_deployment(&pid, anyway["model_id"].as_str().unwrap(), anyway["build_id"].as_str().unwrap(), anyway["deployment_id"].as_str().unwrap()).await.unwrap();
+    assert_eq!(deployment.status, "deployed");
+    let replaced = ws.client.get_model_deployment(&pid, &live.0, &live.1, &live.2).await.unwrap();
+    assert_eq!(replaced.status, "stopped", "the deployment it replaced");
+    assert_eq!(experiment_run(gated["run_id"].as_str().unwrap().to_string()).await.tag("gate_decision"), Some("overridden"));
 }

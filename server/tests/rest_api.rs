@@ -17,6 +17,7 @@ const ROUTES: &[(&str, &str, Option<Role>)] = &[
     ("GET", "/api/v1/runs/{id}", Some(Role::Viewer)),
     ("POST", "/api/v1/runs/{id}/stop", Some(Role::Operator)),
     ("POST", "/api/v1/runs/{id}/retry", Some(Role::Operator)),
+    ("POST", "/api/v1/runs/{id}/deploy-anyway", Some(Role::Operator)),
     ("GET", "/api/v1/runs/{id}/lineage", Some(Role::Viewer)),
     ("GET", "/api/v1/runs/{id}/logs", Some(Role::Viewer)),
     ("GET", "/api/v1/runs/{id}/logs/{stage}", Some(Role::Viewer)),

@@ -27,6 +27,7 @@ fn definition() -> Definition {
             runtime_edition: "Standard".into(),
             accuracy_key: "accuracy".into(),
             recall_key: "recall".into(),
+            ..Default::default()
         },
     }
 }

@@ -4,6 +4,7 @@ pub mod layout;
 pub mod live;
 pub mod prediction;
 pub mod quality_chart;
+pub mod quality_gate;
 pub mod retry;
 pub mod schedule;
 pub mod server_check;

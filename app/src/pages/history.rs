@@ -3,6 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{list_pipeline_runs, HistoryCursor, HistoryFilter, PipelineStatus, RunSource, Stage};
+use crate::components::quality_gate::gate_text;
 use crate::components::format::{deployment, duration, ratio, snapshot_range, when, who};
 use crate::components::live::{count_changes, use_changes};
 
@@ -80,7 +81,7 @@ pub fn HistoryPage() -> impl IntoView {
                         <table class="history" data-test="history">
                             <thead><tr>
                                 <th>"Run"</th><th>"When"</th><th>"Who"</th><th>"Status"</th><th>"Stages"</th><th>"Duration"</th>
-                                <th>"Snapshot range"</th><th>"Accuracy"</th><th>"Recall"</th><th>"Model"</th><th>"Deployment"</th>
+                                <th>"Snapshot range"</th><th>"Accuracy"</th><th>"Recall"</th><th>"Gate"</th><th>"Model"</th><th>"Deployment"</th>
                             </tr></thead>
                             <tbody>
                                 {page.runs.into_iter().map(|r| {
@@ -108,6 +109,7 @@ pub fn HistoryPage() -> impl IntoView {
                                             <td class="mono" data-test="snapshot-range">{snapshot_range(&r.parent_snapshot_id, &r.snapshot_id)}</td>
                                             <td>{ratio(r.accuracy)}</td>
                                             <td>{ratio(r.recall)}</td>
+                                            <td data-test="history-gate" class=format!("gate {}", r.gate.as_ref().map_or("none", |g| g.decision.as_str()))>{gate_text(&r.gate)}</td>
                                             <td>{r.model_version.map(|v| format!("v{v}")).unwrap_or_else(|| "—".into())}</td>
                                             <td data-test="history-deployment">{deployment(r.deployment)}</td>
                                         </tr>

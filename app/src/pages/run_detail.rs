@@ -5,6 +5,7 @@ use leptos_router::hooks::use_params_map;
 use crate::api::{get_pipeline_run, latest_deployment, AddNote, DeployModel, DeploymentState, KeyValue, NoteView, Role, Stage};
 use crate::components::format::{deployment, duration, when, when_opt, who};
 use crate::components::live::{count_changes, use_changes};
+use crate::components::quality_gate::QualityGatePanel;
 use crate::components::retry::RetryButton;
 use crate::components::session::may;
 
@@ -63,6 +64,10 @@ pub fn RunDetailPage() -> impl IntoView {
                                     <div><h4>"Params"</h4>{table(l.params.clone(), "params")}</div>
                                     <div><h4>"Tags"</h4>{table(l.tags.clone(), "tags")}</div>
                                 </div>
+                            </li>
+                            <li data-test="lineage-gate">
+                                <h3>"Quality gate"</h3>
+                                <QualityGatePanel run_id=run.id gate=run.gate.clone() run_active=run.status.is_active()/>
                             </li>
                             <li data-test="lineage-model-version">
                                 <h3>"Registered model version"</h3>

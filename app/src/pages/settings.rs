@@ -113,6 +113,8 @@ fn SettingsForm(settings: PipelineSettings, save: ServerAction<SaveSettings>, sa
         ("runtime_edition", "Runtime edition", settings.runtime_edition.clone()),
         ("accuracy_key", "Accuracy: metric or param key", settings.accuracy_key.clone()),
         ("recall_key", "Recall: metric or param key", settings.recall_key.clone()),
+        ("gate_accuracy_margin", "Quality gate: accuracy may be lower than the live model's by at most", settings.gate_accuracy_margin.clone()),
+        ("gate_recall_margin", "Quality gate: recall may be lower than the live model's by at most", settings.gate_recall_margin.clone()),
     ];
     let signals: Vec<(&'static str, &'static str, RwSignal<String>)> = fields.into_iter().map(|(k, l, v)| (k, l, RwSignal::new(v))).collect();
     let values = signals.clone();
@@ -127,6 +129,8 @@ fn SettingsForm(settings: PipelineSettings, save: ServerAction<SaveSettings>, sa
                 runtime_edition: get("runtime_edition"),
                 accuracy_key: get("accuracy_key"),
                 recall_key: get("recall_key"),
+                gate_accuracy_margin: get("gate_accuracy_margin"),
+                gate_recall_margin: get("gate_recall_margin"),
             },
         });
     };

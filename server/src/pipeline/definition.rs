@@ -15,6 +15,11 @@ pub const PARENT_ID_ENV: &str = "ICEBERG_PARENT_ID";
 /// The retrain job run whose model a redeployment deploys, when Lakeline names it (a retried
 /// redeployment deploys its own run's retrain, not a later chain's). The script honours it.
 pub const RETRAIN_JOB_RUN_ENV: &str = "RETRAIN_JOB_RUN_ID";
+/// The quality gate's margins (the redeployment's environment, from Settings), and the switch by
+/// which an operator's "deploy anyway" runs the redeployment past the gate.
+pub const GATE_ACCURACY_MARGIN_ENV: &str = "GATE_ACCURACY_MARGIN";
+pub const GATE_RECALL_MARGIN_ENV: &str = "GATE_RECALL_MARGIN";
+pub const QUALITY_GATE_ENV: &str = "QUALITY_GATE";
 
 pub const CPU: f64 = 2.0;
 pub const MEMORY_GB: f64 = 4.0;
@@ -44,8 +49,17 @@ impl Definition {
     /// run on (so that the redeployment builds its model on the same runtime, chosen once, here).
     /// A dependent job is also told the job it follows (`PIPELINE_PARENT_JOB_ID`): the
     /// redeployment finds the retrain that caused it by that job's runs, never by recency.
-    fn environment(&self, runtime: Option<&Runtime>, parent: Option<&Job>) -> BTreeMap<String, String> {
+    /// The redeployment is also given the quality gate's margins (when set).
+    fn environment(&self, stage: Stage, runtime: Option<&Runtime>, parent: Option<&Job>) -> BTreeMap<String, String> {
         let mut env = BTreeMap::from([("PIPELINE_USER".to_string(), self.script_user())]);
+        if stage == Stage::ApiRedeployment {
+            let s = &self.settings;
+            for (key, value) in [(GATE_ACCURACY_MARGIN_ENV, &s.gate_accuracy_margin), (GATE_RECALL_MARGIN_ENV, &s.gate_recall_margin)] {
+                if !value.trim().is_empty() {
+                    env.insert(key.to_string(), value.trim().to_string());
+                }
+            }
+        }
         if let Some(runtime) = runtime {
             env.insert("RUNTIME_IDENTIFIER".to_string(), runtime.image_identifier.clone());
         }
@@ -109,7 +123,7 @@ impl Definition {
             _ => {}
         }
         let env = job.environment_map();
-        for (k, v) in self.environment(runtime, parent) {
+        for (k, v) in self.environment(stage, runtime, parent) {
             if env.get(&k) != Some(&v) {
                 d.push(format!("environment {k} should be {v:?}"));
             }
@@ -136,7 +150,7 @@ impl Definition {
                         memory: Some(MEMORY_GB),
                         nvidia_gpu: Some(0),
                         parent_id,
-                        environment: self.environment(runtime.as_ref(), parent.as_ref()),
+                        environment: self.environment(stage, runtime.as_ref(), parent.as_ref()),
                         runtime_identifier: runtime_id.clone(),
                         ..Default::default()
                     };
@@ -147,7 +161,7 @@ impl Definition {
                         job
                     } else {
                         let mut env = job.environment_map();
-                        env.extend(self.environment(runtime.as_ref(), parent.as_ref()));
+                        env.extend(self.environment(stage, runtime.as_ref(), parent.as_ref()));
                         let patch = UpdateJob {
                             script: Some(stage.script().into()),
                             cpu: Some(CPU),
@@ -228,6 +242,7 @@ mod tests {
                 runtime_edition: "Standard".into(),
                 accuracy_key: "accuracy".into(),
                 recall_key: "recall".into(),
+            ..Default::default()
             },
         }
     }

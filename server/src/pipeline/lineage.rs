@@ -3,7 +3,7 @@
 //! list in the wrong order; Lakeline follows the ids instead).
 
 use cml_api::ExperimentRun;
-use domain::{DeploymentState, JobRunState, PipelineSettings, Stage};
+use domain::{DeploymentState, JobRunState, PipelineSettings, QualityGate, Stage};
 use serde_json::Value;
 
 use crate::cml::{CmlClient, CmlError};
@@ -106,6 +106,9 @@ pub async fn resolve(
         update.accuracy = quality(er, &settings.accuracy_key);
         update.recall = quality(er, &settings.recall_key);
         update.row_count = er.tag("row_count").map(String::from);
+        if let Some(gate) = QualityGate::from_tags(|key| er.tag(key)) {
+            update.set_gate(&gate);
+        }
         if snapshot.is_none() {
             update.snapshot_id = er.tag("iceberg_snapshot_id").filter(|s| !s.is_empty()).map(String::from);
             update.parent_snapshot_id = er.tag("iceberg_parent_id").filter(|s| !s.is_empty()).map(String::from);
@@ -140,6 +143,8 @@ pub async fn resolve(
                         Err(e) => problems.push(format!("could not list model builds: {e}")),
                     }
                 }
+                // A gated model is not registered: the live model serves on (the gate says why).
+                None if update.gate().is_some_and(|g| g.is_gated()) => {}
                 None => problems.push("the experiment run was not registered as a model version".into()),
             }
         }

@@ -21,7 +21,7 @@ use domain::{Change, ChangeKind, DeploymentState, JobRunState, PipelineStatus, R
 use tracing::Instrument;
 use tokio::sync::{broadcast, Mutex, Notify, RwLock};
 
-use super::definition::{Definition, PARENT_ID_ENV, RETRAIN_JOB_RUN_ENV, SNAPSHOT_ID_ENV};
+use super::definition::{Definition, PARENT_ID_ENV, QUALITY_GATE_ENV, RETRAIN_JOB_RUN_ENV, SNAPSHOT_ID_ENV};
 use super::lineage;
 use crate::cml::{CmlClient, CmlError, RunQuery};
 use crate::store::audit::Actor;
@@ -78,6 +78,8 @@ pub enum TrackerError {
     UnknownRange(i64),
     #[error("{0}")]
     Schedule(#[from] cml_api::schedule::ScheduleError),
+    #[error("pipeline run {0}'s model was not held back by the quality gate ({1}); only a gated model can be deployed anyway")]
+    NotGated(i64, String),
     #[error("pipeline run {0} built no model to deploy")]
     NothingBuilt(i64),
     #[error("pipeline run {0} is running; deploy an earlier model once it has finished (or stop it)")]
@@ -698,14 +700,47 @@ impl Tracker {
             }
         }
         let job_run = self.client.create_job_run(&self.project_id, &jobs[stage.index()].id, &request).await?;
-        self.store.start_retry(id, stage, &job_run).await?;
         let detail = format!("pipeline run {id} from {}: job run {}{range}", stage.title(), job_run.id);
-        self.store.record_event(actor, "pipeline.retry", &detail, "ok").await?;
-        tracing::info!(pipeline_run = id, job_run = %job_run.id, %stage, "pipeline run retried");
+        self.start_attempt(id, stage, &job_run, "pipeline.retry", &detail, actor).await?;
+        Ok(stage)
+    }
+
+    /// Deploys the model the quality gate held back in pipeline run `id`: its redeployment again,
+    /// as a new attempt, told which retrain to deploy and to skip the gate (`QUALITY_GATE=off`).
+    /// The run's lineage then follows that attempt. Refused while any chain runs and for a run
+    /// whose model was not gated.
+    #[tracing::instrument(skip(self, actor), err(level = "info", Display))]
+    pub async fn deploy_anyway(&self, id: i64, actor: Actor<'_>) -> Result<(), TrackerError> {
+        let _guard = self.lock.lock().await;
+        if let Some(active) = self.store.active_pipeline_runs().await?.first() {
+            return Err(TrackerError::AlreadyRunning(*active));
+        }
+        let (run, stages) = self.store.pipeline_run(id).await?.ok_or(TrackerError::NoSuchRun(id))?;
+        let gate = match run.lineage.gate() {
+            Some(gate) if gate.is_gated() => gate,
+            other => return Err(TrackerError::NotGated(id, other.map_or("no gate decision".into(), |g| g.decision.to_string()))),
+        };
+        let retrain = stages.iter().find(|s| s.stage == Stage::RetrainXgboost && s.state == JobRunState::Succeeded).ok_or(TrackerError::NothingBuilt(id))?;
+        let jobs = self.idle_jobs().await?;
+        let mut request = CreateJobRunRequest::default();
+        request.environment.insert(RETRAIN_JOB_RUN_ENV.into(), retrain.job_run_id.clone());
+        request.environment.insert(QUALITY_GATE_ENV.into(), "off".into());
+        let stage = Stage::ApiRedeployment;
+        let job_run = self.client.create_job_run(&self.project_id, &jobs[stage.index()].id, &request).await?;
+        let detail = format!("pipeline run {id}: job run {} deploys retrain job run {} past the gate ({})", job_run.id, retrain.job_run_id, gate.summary());
+        self.start_attempt(id, stage, &job_run, "pipeline.deploy_anyway", &detail, actor).await
+    }
+
+    /// Records a new attempt at `stage` of run `id` (the job run just started), audits it and
+    /// tells the pages; the run is running again.
+    async fn start_attempt(&self, id: i64, stage: Stage, job_run: &JobRun, action: &str, detail: &str, actor: Actor<'_>) -> Result<(), TrackerError> {
+        self.store.start_retry(id, stage, job_run).await?;
+        self.store.record_event(actor, action, detail, "ok").await?;
+        tracing::info!(pipeline_run = id, job_run = %job_run.id, %stage, action, "new attempt started");
         self.notify(Change { status: Some(PipelineStatus::Running), ..Change::new(ChangeKind::Status, id) });
         self.notify(Change { stage: Some(stage), state: Some(job_run.status), ..Change::new(ChangeKind::Stage, id) });
         self.wake.notify_one();
-        Ok(stage)
+        Ok(())
     }
 
     /// The snapshot range run `id`'s New Batch committed: its end and its parent (none for the

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use cml_api::JobRun;
-use domain::{DeploymentState, JobRunState, PipelineStatus, RunSource, Stage, StageOutcome};
+use domain::{DeploymentState, JobRunState, PipelineStatus, QualityGate, RunSource, Stage, StageOutcome};
 use sqlx::FromRow;
 
 use super::Store;
@@ -114,9 +114,19 @@ pub struct LineageIds {
     pub deployment_id: Option<String>,
     /// The deployment's state as stored (one of [`DeploymentState`]'s names).
     pub deployment_status: Option<String>,
+    /// The redeployment's quality gate ([`QualityGate`] as JSON).
+    pub quality_gate: Option<String>,
 }
 
 impl LineageIds {
+    pub fn gate(&self) -> Option<QualityGate> {
+        self.quality_gate.as_deref().and_then(|json| serde_json::from_str(json).ok())
+    }
+
+    pub fn set_gate(&mut self, gate: &QualityGate) {
+        self.quality_gate = serde_json::to_string(gate).ok();
+    }
+
     pub fn deployment(&self) -> Option<DeploymentState> {
         self.deployment_status.as_deref().and_then(DeploymentState::from_cml)
     }
@@ -357,7 +367,8 @@ impl Store {
                 row_count = COALESCE(?, row_count), registered_model_id = COALESCE(?, registered_model_id),
                 model_version_id = COALESCE(?, model_version_id), model_version_number = COALESCE(?, model_version_number),
                 model_id = COALESCE(?, model_id), build_id = COALESCE(?, build_id), deployment_id = COALESCE(?, deployment_id),
-                deployment_status = COALESCE(?, deployment_status), lineage_resolved = ?, updated_at = ?
+                deployment_status = COALESCE(?, deployment_status), quality_gate = COALESCE(?, quality_gate),
+                lineage_resolved = ?, updated_at = ?
              WHERE id = ?",
         )
         .bind(&l.snapshot_id)
@@ -377,6 +388,7 @@ impl Store {
         .bind(&l.build_id)
         .bind(&l.deployment_id)
         .bind(&l.deployment_status)
+        .bind(&l.quality_gate)
         .bind(resolved)
         .bind(Utc::now())
         .bind(id)

@@ -28,7 +28,7 @@ pub use runs::RunCreated;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Lakeline REST API", description = "Pipeline runs of the Cloudera AI (CML) MLOps pipeline New Batch → Retrain XGBoost → API Redeployment: list, detail, lineage, logs, trigger, stop, retry; the jobs' status."),
+    info(title = "Lakeline REST API", description = "Pipeline runs of the Cloudera AI (CML) MLOps pipeline New Batch → Retrain XGBoost → API Redeployment: list, detail, lineage, logs, trigger, stop, retry, deploy a gated model anyway; the jobs' status."),
     modifiers(&Security),
     security(("token" = []), ("session" = [])),
     tags((name = "runs", description = "Pipeline runs"), (name = "jobs", description = "The pipeline's jobs"), (name = "meta", description = "This API")),
@@ -53,6 +53,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(runs::detail))
         .routes(routes!(runs::stop))
         .routes(routes!(runs::retry))
+        .routes(routes!(runs::deploy_anyway))
         .routes(routes!(runs::lineage))
         .routes(routes!(runs::logs))
         .routes(routes!(runs::stage_log))

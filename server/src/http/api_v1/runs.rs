@@ -144,6 +144,19 @@ pub async fn retry(State(state): State<AppState>, Extension(caller): Extension<C
     Ok((StatusCode::ACCEPTED, axum::Json(state.backend.run_detail(id).await?)))
 }
 
+/// Deploys the model the quality gate held back in a run: its redeployment runs again (a new
+/// attempt) with the gate off, and the run's lineage follows it.
+#[utoipa::path(post, path = "/api/v1/runs/{id}/deploy-anyway", tag = "runs", params(("id" = i64, Path, description = "The pipeline run id")), responses(
+    (status = 202, description = "Deploying; the run is running again", body = PipelineRunDetail),
+    (status = 400, description = "The run's model was not gated, or a chain is running", body = ApiError),
+    (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 502, body = ApiError),
+))]
+pub async fn deploy_anyway(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<i64>) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Role::Operator)?;
+    state.backend.deploy_anyway(&caller, id).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(state.backend.run_detail(id).await?)))
+}
+
 /// What a run links to: snapshot range → MLflow run → model version → build → deployment.
 #[utoipa::path(get, path = "/api/v1/runs/{id}/lineage", tag = "runs", params(("id" = i64, Path, description = "The pipeline run id")), responses(
     (status = 200, body = Lineage),
