@@ -9,6 +9,11 @@ BATCH_ROWS (default 1440), BATCH_SEED (optional). The argument `--seed N` wins o
 With a seed the batch is reproducible, row ids included; without one (production) it is random.
 Failures follow the signals (the formula is below); `--failure-rate R` and `--signal-shift K` make
 a drifted batch.
+
+The summary also carries the batch's figures (`figures`): its failure rate, each signal's mean,
+and its drift against the rows trained on before — the table as of the newest snapshot a
+successful retrain trained on (the iceberg_snapshot_id tags of the experiment's finished runs) —
+as a population stability index per signal (none before the first successful retrain).
 """
 
 import argparse
@@ -18,7 +23,9 @@ import uuid
 import numpy as np
 import pandas as pd
 
-from pipeline_common import fail, local_catalog, log, setting, spark_session, start_logging, table_name, write_summary
+from pipeline_common import fail, local_catalog, log, owner_suffix, setting, spark_session, start_logging, table_name, write_summary
+
+SIGNALS = ["iot_signal_1", "iot_signal_2", "iot_signal_3", "iot_signal_4"]
 
 MANUFACTURERS = ["TelecomWorld", "New World Telecom", "AnyCom"]
 EVENT_TYPES = ["system malfunction", "battery failure", "signal loss", "hardware failure"]
@@ -76,6 +83,74 @@ def generate(rows, seed=None, failure_rate=0.1, signal_shift=0):
             "cell_tower_failure": failure.astype("int64"),
         }
     )
+
+
+def psi(reference, batch):
+    """Population stability index of one integer signal: sum over its values of
+    (p_batch - p_reference) * ln(p_batch / p_reference), each share floored at 1e-4 so that a value
+    one side never saw counts without dividing by zero. Above 0.2 is a marked shift."""
+    values = sorted(set(reference) | set(batch))
+    ref = pd.Series(reference).value_counts(normalize=True).reindex(values, fill_value=0).clip(lower=1e-4)
+    new = pd.Series(batch).value_counts(normalize=True).reindex(values, fill_value=0).clip(lower=1e-4)
+    return float(((new - ref) * np.log(new / ref)).sum())
+
+
+def figures(frame, reference, reference_snapshot):
+    """What the Data page shows of a batch: failure rate, signal means, drift against `reference`
+    (the rows trained on before; None before any successful retrain)."""
+    return {
+        "rows": int(len(frame)),
+        "failure_rate": float(frame.cell_tower_failure.mean()) if len(frame) else None,
+        "means": {s: float(frame[s].mean()) for s in SIGNALS},
+        "psi": None if reference is None else {s: psi(reference[s], frame[s]) for s in SIGNALS},
+        "reference_snapshot_id": reference_snapshot,
+        "reference_rows": None if reference is None else int(len(reference)),
+    }
+
+
+def trained_reference_snapshot(parents, current):
+    """The newest snapshot, from `current` back through its parents, that a successful retrain
+    trained up to; None when none did (or the experiment cannot be read)."""
+    try:
+        from train_xgboost import trained_snapshots
+
+        trained = trained_snapshots(setting("EXPERIMENT_NAME", f"xgb-telco-{owner_suffix()}"))
+    except Exception as e:  # no tracking server for this job: no drift figure, the batch still lands
+        log.warning("could not read which snapshots were trained on (%s): no drift figure", e)
+        return None
+    walk = current
+    while walk is not None:
+        if str(walk) in trained:
+            return walk
+        walk = parents.get(walk)
+    return None
+
+
+def reference_with_pyiceberg(catalog, name):
+    """(rows trained on before, their snapshot) from the table as it is before this append."""
+    if not catalog.table_exists(name):
+        return None, None
+    table = catalog.load_table(name)
+    current = table.current_snapshot()
+    if current is None:
+        return None, None
+    snapshot = trained_reference_snapshot({s.snapshot_id: s.parent_snapshot_id for s in table.snapshots()}, current.snapshot_id)
+    if snapshot is None:
+        return None, None
+    return table.scan(snapshot_id=snapshot, selected_fields=tuple(SIGNALS)).to_arrow().to_pandas(), snapshot
+
+
+def reference_with_spark(name):
+    spark = spark_session("New Batch")
+    if not spark.catalog.tableExists(name):
+        return None, None
+    snapshots = spark.sql(f"SELECT snapshot_id, parent_id FROM {name}.snapshots ORDER BY committed_at").collect()
+    if not snapshots:
+        return None, None
+    snapshot = trained_reference_snapshot({r["snapshot_id"]: r["parent_id"] for r in snapshots}, snapshots[-1]["snapshot_id"])
+    if snapshot is None:
+        return None, None
+    return spark.read.option("snapshot-id", snapshot).table(name).select(*SIGNALS).toPandas(), snapshot
 
 
 def append_with_pyiceberg(catalog, name, frame):
@@ -144,12 +219,18 @@ def main():
         len(frame), int(frame.cell_tower_failure.sum()), seed, failure_rate, signal_shift, name,
     )
     catalog = local_catalog()
+    reference, reference_snapshot = reference_with_pyiceberg(catalog, name) if catalog else reference_with_spark(name)
+    batch_figures = figures(frame, reference, reference_snapshot)
     snapshot = append_with_pyiceberg(catalog, name, frame) if catalog else append_with_spark(name, frame)
     snapshot["table"] = name
     snapshot["seed"] = seed
     snapshot["failures"] = int(frame.cell_tower_failure.sum())
     snapshot["failure_rate"] = failure_rate
     snapshot["signal_shift"] = signal_shift
+    snapshot["figures"] = batch_figures
+    if batch_figures["psi"] is not None:
+        log.info("drift against snapshot %s (%d rows trained on): PSI %s", reference_snapshot, batch_figures["reference_rows"],
+                 ", ".join(f"{s} {v:.3f}" for s, v in batch_figures["psi"].items()))
     log.info("appended snapshot %s (parent %s)", snapshot["snapshot_id"], snapshot["parent_id"])
     write_summary("new_batch", snapshot)
 

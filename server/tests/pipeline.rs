@@ -133,23 +133,21 @@ async fn the_pipeline_runs_end_to_end_and_each_retrain_reads_every_batch_since_t
             let finish = json!({"run_id": rival, "status": "FINISHED", "end_time": later + 1000});
             assert!(http.post(mlflow("runs/update")).bearer_auth(ws.workspace.api_key()).json(&finish).send().await.unwrap().status().is_success());
         }
-        // In round 2 a batch lands that no retrain follows (a New Batch job of its own): the next
-        // retrain must read it too, with the chain's batch: no batch is skipped.
+        // Before round 2 a chain's retrain fails: its batch (of 5 rows, too few to train on) is
+        // read by no successful retrain, so the next retrain must read it too, with its own
+        // chain's batch: no batch is skipped.
         let mut parent_snapshot = previous_snapshot.clone();
         let extra_rows = if round == 2 {
-            let request = CreateJobRequest {
-                name: "Extra Batch test".into(),
-                script: "new_batch.py".into(),
-                environment: [("PIPELINE_USER".to_string(), "test".to_string()), ("BATCH_ROWS".to_string(), "300".to_string())].into(),
-                arguments: "--seed 99".into(),
-                ..Default::default()
-            };
-            let extra = ws.client.create_job(&ws.project_id, &request).await.unwrap();
-            ws.client.create_job_run(&ws.project_id, &extra.id, &CreateJobRunRequest::default()).await.unwrap();
-            let run = ws.wait_for_end(&extra).await;
-            assert_eq!(run.status, EngineStatus::Succeeded, "{}", log_of(&ws, &extra, &run.id).await);
-            parent_snapshot = summary(&ws, "new_batch", &run.id).await["snapshot_id"].clone();
-            300
+            let request = CreateJobRunRequest { arguments: "--seed 99".into(), environment: [("BATCH_ROWS".to_string(), "5".to_string())].into(), ..Default::default() };
+            let small = ws.client.create_job_run(&ws.project_id, &jobs[0].id, &request).await.unwrap();
+            let batch = ws.wait_for(&jobs[0], |r| r.id == small.id && r.status.is_terminal()).await;
+            assert_eq!(batch.status, EngineStatus::Succeeded, "{}", log_of(&ws, &jobs[0], &batch.id).await);
+            let retrain = ws.wait_for(&jobs[1], |r| r.status.is_terminal() && r.created_at >= batch.created_at).await;
+            let log = log_of(&ws, &jobs[1], &retrain.id).await;
+            assert_eq!(retrain.status, EngineStatus::Failed, "{log}");
+            assert!(log.contains("too few to train on"), "{log}");
+            parent_snapshot = summary(&ws, "new_batch", &batch.id).await["snapshot_id"].clone();
+            5
         } else {
             0
         };
@@ -161,6 +159,21 @@ async fn the_pipeline_runs_end_to_end_and_each_retrain_reads_every_batch_since_t
         assert_eq!(batch["rows_added"], 600);
         assert_eq!(batch["total_rows"], 600 * round + extra_rows);
         assert_eq!(batch["parent_id"], parent_snapshot, "each append's parent is the previous snapshot");
+        // The batch's figures for the Data page: drift against the rows trained on before, which
+        // are round 1's batch in round 2 (the failed retrain's batch was trained on by no one).
+        let figures = &batch["figures"];
+        assert_eq!(figures["rows"], 600, "{figures}");
+        assert!((0.0..=1.0).contains(&figures["failure_rate"].as_f64().unwrap()), "{figures}");
+        assert!(figures["means"]["iot_signal_3"].as_f64().is_some_and(|m| (50.0..=55.0).contains(&m)), "{figures}");
+        if round == 1 {
+            assert!(figures["psi"].is_null(), "nothing was trained on before the first batch: {figures}");
+        } else {
+            assert_eq!(figures["reference_snapshot_id"], previous_snapshot, "{figures}");
+            assert_eq!(figures["reference_rows"], 600, "{figures}");
+            for signal in ["iot_signal_1", "iot_signal_2", "iot_signal_3", "iot_signal_4"] {
+                assert!(figures["psi"][signal].as_f64().is_some_and(|v| (0.0..0.2).contains(&v)), "an undrifted batch: {figures}");
+            }
+        }
 
         // The retrain's experiment run carries the snapshot it trained on, read through API v2.
         let experiment = ws.client.find_experiment(&pid, "xgb-telco-test").await.unwrap().expect("the retrain created its experiment");
