@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
-pub use domain::{AlertEvent, WebhookKind, Change, ChangeKind, DeploymentState, GateDecision, JobCheck, JobCheckState, PipelineSettings, JobRunState, PipelineStatus, QualityGate, Role, RunSource, Stage};
+pub use domain::{AlertEvent, BatchFigures, WebhookKind, PSI_DRIFT, Change, ChangeKind, DeploymentState, GateDecision, JobCheck, JobCheckState, PipelineSettings, JobRunState, PipelineStatus, QualityGate, Role, RunSource, Stage};
 
 /// What the server says about itself; shown by the "Check server" button.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -225,6 +225,23 @@ pub struct SetupView {
     pub error: Option<String>,
 }
 
+/// One snapshot of the Iceberg table (the Data page): the batch its New Batch committed, the
+/// batch's figures, and the pipeline runs whose retrain read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotView {
+    pub snapshot_id: String,
+    pub parent_id: Option<String>,
+    pub committed_at: Option<String>,
+    pub rows_added: Option<i64>,
+    /// The pipeline run whose New Batch committed it.
+    pub committed_by: i64,
+    pub figures: Option<BatchFigures>,
+    /// Some signal shifted by more than [`PSI_DRIFT`] against the rows trained on before.
+    pub drifted: bool,
+    /// The pipeline runs whose retrain read it (empty: not trained on).
+    pub trained_by: Vec<i64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QualityPoint {
     pub run_id: i64,
@@ -430,6 +447,12 @@ pub async fn get_settings() -> Result<PipelineSettings, AppError> {
 #[server(endpoint = "save_settings")]
 pub async fn save_settings(settings: PipelineSettings) -> Result<PipelineSettings, AppError> {
     crate::backend::with(Role::Admin, |b, c| async move { b.save_settings(&c, settings).await }).await
+}
+
+/// The table's snapshots as Lakeline learned them, newest first (everyone signed in).
+#[server(endpoint = "data_snapshots")]
+pub async fn data_snapshots() -> Result<Vec<SnapshotView>, AppError> {
+    crate::backend::with(Role::Viewer, |b, _| async move { b.snapshots().await }).await
 }
 
 #[server(endpoint = "quality_series")]

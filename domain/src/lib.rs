@@ -3,6 +3,7 @@
 //! is an enum; text appears only at the edges (the database, the wire, the page).
 
 mod alert;
+mod batch;
 mod change;
 mod deployment;
 mod pipeline;
@@ -13,6 +14,7 @@ mod setup;
 mod stage;
 
 pub use alert::{Alert, AlertEvent, WebhookKind};
+pub use batch::{trained_by, BatchFigures, TrainedRange, PSI_DRIFT};
 pub use change::{Change, ChangeKind};
 pub use deployment::DeploymentState;
 pub use pipeline::{PipelineStatus, RunSource, StageOutcome, NEXT_STAGE_GRACE};

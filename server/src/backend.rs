@@ -375,6 +375,10 @@ impl app::backend::Backend for ServerBackend {
         self.store.quality_series(50).await.map(views::quality).map_err(store_error)
     }
 
+    async fn snapshots(&self) -> Result<Vec<SnapshotView>, AppError> {
+        self.store.snapshot_runs().await.map(|rows| views::snapshots(&rows)).map_err(store_error)
+    }
+
     async fn latest_deployment(&self) -> Result<Option<DeploymentView>, AppError> {
         let run = self.store.latest_deployed_run().await.map_err(store_error)?;
         Ok(run.as_ref().and_then(views::deployment))

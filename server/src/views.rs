@@ -1,8 +1,11 @@
 //! The UI's view types (`app::api`), built in one place from Lakeline's store rows and domain.
 //! Nothing else constructs them; the store and the tracker never see them.
 
-use app::api::{ScheduleView, AuditEntry, DeliveryView, DeploymentView, WebhookView, KeyValue, Lineage, PipelineRunSummary, NoteView, QualityPoint, StageLog, StageView, TokenView, UserView};
+use app::api::{ScheduleView, AuditEntry, DeliveryView, DeploymentView, WebhookView, KeyValue, Lineage, PipelineRunSummary, NoteView, QualityPoint, SnapshotView, StageLog, StageView, TokenView, UserView};
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+use domain::{trained_by, BatchFigures, TrainedRange};
 
 use crate::store::audit::AuditEvent;
 use crate::store::pipeline_runs::{PipelineRunRow, QualityRow, StageRow};
@@ -152,6 +155,36 @@ pub fn log(row: &StageRow) -> StageLog {
         path: row.log_path.clone().unwrap_or_default(),
         text: row.log_tail.clone().unwrap_or_else(|| "No log file in the project for this job run (yet).".into()),
     }
+}
+
+/// The Data page's snapshots, from the runs that committed them (newest first); each names the
+/// runs whose retrain read it, by the ranges their retrains read.
+pub fn snapshots(rows: &[PipelineRunRow]) -> Vec<SnapshotView> {
+    let parents: HashMap<String, Option<String>> =
+        rows.iter().filter_map(|r| Some((r.lineage.snapshot_id.clone()?, r.lineage.parent_snapshot_id.clone()))).collect();
+    let ranges: Vec<TrainedRange> = rows
+        .iter()
+        .filter_map(|r| Some(TrainedRange { pipeline_run_id: r.id, from: r.lineage.trained_from.clone(), to: r.lineage.trained_to.clone()? }))
+        .collect();
+    let mut trained = trained_by(&parents, &ranges);
+    rows.iter()
+        .filter_map(|r| {
+            let snapshot_id = r.lineage.snapshot_id.clone()?;
+            let figures = r.lineage.figures();
+            let mut trained_by = trained.remove(&snapshot_id).unwrap_or_default();
+            trained_by.sort_unstable();
+            Some(SnapshotView {
+                parent_id: r.lineage.parent_snapshot_id.clone(),
+                committed_at: r.lineage.snapshot_committed_at.clone(),
+                rows_added: r.lineage.rows_added,
+                committed_by: r.id,
+                drifted: figures.as_ref().is_some_and(BatchFigures::drifted),
+                figures,
+                trained_by,
+                snapshot_id,
+            })
+        })
+        .collect()
 }
 
 pub fn quality(rows: Vec<QualityRow>) -> Vec<QualityPoint> {

@@ -21,6 +21,7 @@ const SERVER_FUNCTIONS: &[(&str, &str, Option<Role>)] = &[
     ("trigger_pipeline", "arguments=&environment=", Some(Role::Operator)),
     ("stop_pipeline", "id=1", Some(Role::Operator)),
     ("retry_pipeline", "id=999", Some(Role::Operator)),
+    ("data_snapshots", "", Some(Role::Viewer)),
     ("deploy_anyway", "id=999", Some(Role::Operator)),
     ("get_schedule", "", Some(Role::Viewer)),
     ("set_schedule", "cron=", Some(Role::Admin)),

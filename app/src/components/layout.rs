@@ -31,6 +31,7 @@ pub fn Layout(children: Children) -> impl IntoView {
             <nav aria-label="Main">
                 {link("/", "Pipeline")}
                 {link("/history", "History")}
+                {link("/data", "Data")}
                 {link("/tokens", "Tokens")}
                 <Transition fallback=|| ()>
                     <Show when=admin>{link("/settings", "Settings")} {link("/users", "Users")} {link("/audit", "Audit")}</Show>

@@ -3,7 +3,7 @@
 //! list in the wrong order; Lakeline follows the ids instead).
 
 use cml_api::ExperimentRun;
-use domain::{DeploymentState, JobRunState, PipelineSettings, QualityGate, Stage};
+use domain::{BatchFigures, DeploymentState, JobRunState, PipelineSettings, QualityGate, Stage};
 use serde_json::Value;
 
 use crate::cml::{CmlClient, CmlError};
@@ -76,6 +76,9 @@ pub async fn resolve(
             update.snapshot_committed_at = json_text(&summary["committed_at"]);
             update.rows_added = summary["rows_added"].as_i64();
             update.source_table = json_text(&summary["table"]);
+            if let Some(figures) = BatchFigures::from_summary(&summary) {
+                update.set_figures(&figures);
+            }
         }
     }
     let snapshot = update.snapshot_id.clone().or_else(|| run.lineage.snapshot_id.clone());
@@ -106,6 +109,10 @@ pub async fn resolve(
         update.accuracy = quality(er, &settings.accuracy_key);
         update.recall = quality(er, &settings.recall_key);
         update.row_count = er.tag("row_count").map(String::from);
+        if let Some(to) = er.tag("iceberg_snapshot_id").map(str::trim).filter(|s| !s.is_empty()) {
+            update.trained_to = Some(to.to_string());
+            update.trained_from = er.tag("iceberg_parent_id").map(str::trim).filter(|s| !s.is_empty()).map(String::from);
+        }
         if let Some(gate) = QualityGate::from_tags(|key| er.tag(key)) {
             update.set_gate(&gate);
         }

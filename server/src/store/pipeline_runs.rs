@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use cml_api::JobRun;
-use domain::{DeploymentState, JobRunState, PipelineStatus, QualityGate, RunSource, Stage, StageOutcome};
+use domain::{BatchFigures, DeploymentState, JobRunState, PipelineStatus, QualityGate, RunSource, Stage, StageOutcome};
 use sqlx::FromRow;
 
 use super::Store;
@@ -116,6 +116,12 @@ pub struct LineageIds {
     pub deployment_status: Option<String>,
     /// The redeployment's quality gate ([`QualityGate`] as JSON).
     pub quality_gate: Option<String>,
+    /// The committed batch's figures ([`BatchFigures`] as JSON).
+    pub batch_figures: Option<String>,
+    /// The snapshot range the retrain read: after `trained_from` (none: the table's start) up to
+    /// `trained_to`.
+    pub trained_from: Option<String>,
+    pub trained_to: Option<String>,
 }
 
 impl LineageIds {
@@ -125,6 +131,14 @@ impl LineageIds {
 
     pub fn set_gate(&mut self, gate: &QualityGate) {
         self.quality_gate = serde_json::to_string(gate).ok();
+    }
+
+    pub fn figures(&self) -> Option<BatchFigures> {
+        self.batch_figures.as_deref().and_then(|json| serde_json::from_str(json).ok())
+    }
+
+    pub fn set_figures(&mut self, figures: &BatchFigures) {
+        self.batch_figures = serde_json::to_string(figures).ok();
     }
 
     pub fn deployment(&self) -> Option<DeploymentState> {
@@ -368,6 +382,7 @@ impl Store {
                 model_version_id = COALESCE(?, model_version_id), model_version_number = COALESCE(?, model_version_number),
                 model_id = COALESCE(?, model_id), build_id = COALESCE(?, build_id), deployment_id = COALESCE(?, deployment_id),
                 deployment_status = COALESCE(?, deployment_status), quality_gate = COALESCE(?, quality_gate),
+                batch_figures = COALESCE(?, batch_figures), trained_from = COALESCE(?, trained_from), trained_to = COALESCE(?, trained_to),
                 lineage_resolved = ?, updated_at = ?
              WHERE id = ?",
         )
@@ -389,12 +404,20 @@ impl Store {
         .bind(&l.deployment_id)
         .bind(&l.deployment_status)
         .bind(&l.quality_gate)
+        .bind(&l.batch_figures)
+        .bind(&l.trained_from)
+        .bind(&l.trained_to)
         .bind(resolved)
         .bind(Utc::now())
         .bind(id)
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// The runs whose New Batch committed a snapshot, newest snapshot first (the Data page).
+    pub async fn snapshot_runs(&self) -> Result<Vec<PipelineRunRow>> {
+        Ok(sqlx::query_as("SELECT * FROM pipeline_runs WHERE snapshot_id IS NOT NULL ORDER BY snapshot_committed_at DESC, id DESC").fetch_all(self.pool()).await?)
     }
 
     /// The newest `limit` runs with a quality figure, oldest first.
