@@ -225,6 +225,43 @@ pub struct SetupView {
     pub error: Option<String>,
 }
 
+/// Pipeline runs side by side (the Compare page): one row per figure, one value per run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunComparison {
+    pub runs: Vec<i64>,
+    pub rows: Vec<ComparisonRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparisonRow {
+    /// Run, Data, Quality, Model, Params, Metrics or Tags.
+    pub section: String,
+    pub key: String,
+    /// One per run, in the comparison's order; `None`: the run has no such value.
+    pub values: Vec<Option<String>>,
+    /// Not every run has the same value.
+    pub differs: bool,
+}
+
+/// The most runs one comparison shows.
+pub const MAX_COMPARED: usize = 8;
+
+/// Reads the Compare page's `runs` (run ids separated by commas): 2 to [`MAX_COMPARED`] distinct
+/// ids, in the order given.
+pub fn parse_compared(text: &str) -> Result<Vec<i64>, String> {
+    let mut ids = vec![];
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let id = part.trim_start_matches('#').parse::<i64>().map_err(|_| format!("runs: {part:?} is not a pipeline run id; give ids separated by commas, e.g. 3,5"))?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    if ids.len() < 2 || ids.len() > MAX_COMPARED {
+        return Err(format!("runs: compare 2 to {MAX_COMPARED} different pipeline runs (got {})", ids.len()));
+    }
+    Ok(ids)
+}
+
 /// One snapshot of the Iceberg table (the Data page): the batch its New Batch committed, the
 /// batch's figures, and the pipeline runs whose retrain read it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -447,6 +484,16 @@ pub async fn get_settings() -> Result<PipelineSettings, AppError> {
 #[server(endpoint = "save_settings")]
 pub async fn save_settings(settings: PipelineSettings) -> Result<PipelineSettings, AppError> {
     crate::backend::with(Role::Admin, |b, c| async move { b.save_settings(&c, settings).await }).await
+}
+
+/// Pipeline runs side by side (everyone signed in): `runs` is their ids separated by commas.
+#[server(endpoint = "compare_runs")]
+pub async fn compare_runs(runs: String) -> Result<RunComparison, AppError> {
+    crate::backend::with(Role::Viewer, |b, _| async move {
+        let ids = parse_compared(&runs).map_err(AppError::Invalid)?;
+        b.compare(ids).await
+    })
+    .await
 }
 
 /// The table's snapshots as Lakeline learned them, newest first (everyone signed in).

@@ -33,6 +33,7 @@ pub trait Backend: Send + Sync + 'static {
     async fn save_settings(&self, caller: &Caller, settings: PipelineSettings) -> Result<PipelineSettings, AppError>;
     async fn quality_series(&self) -> Result<Vec<QualityPoint>, AppError>;
     async fn snapshots(&self) -> Result<Vec<SnapshotView>, AppError>;
+    async fn compare(&self, ids: Vec<i64>) -> Result<RunComparison, AppError>;
     async fn latest_deployment(&self) -> Result<Option<DeploymentView>, AppError>;
     async fn predict(&self, caller: &Caller, request: String) -> Result<String, AppError>;
     async fn needs_first_admin(&self) -> Result<bool, AppError>;

@@ -20,7 +20,7 @@ use crate::components::layout::Layout;
 use crate::pages::audit::AuditPage;
 use crate::pages::sign_in::{SetupPage, SignInPage};
 use crate::pages::{tokens::TokensPage, users::UsersPage};
-use crate::pages::{data::DataPage, history::HistoryPage, pipeline::PipelinePage, run_detail::RunDetailPage, settings::SettingsPage};
+use crate::pages::{compare::ComparePage, data::DataPage, history::HistoryPage, pipeline::PipelinePage, run_detail::RunDetailPage, settings::SettingsPage};
 
 /// The HTML document the server renders around the app. Its Content-Security-Policy allows only
 /// this site's scripts and the inline scripts Leptos writes, which carry this response's nonce.
@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=PipelinePage/>
                     <Route path=path!("/history") view=HistoryPage/>
                     <Route path=path!("/data") view=DataPage/>
+                    <Route path=path!("/compare") view=ComparePage/>
                     <Route path=path!("/runs/:id") view=RunDetailPage/>
                     <Route path=path!("/settings") view=SettingsPage/>
                     <Route path=path!("/audit") view=AuditPage/>

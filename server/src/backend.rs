@@ -379,6 +379,14 @@ impl app::backend::Backend for ServerBackend {
         self.store.snapshot_runs().await.map(|rows| views::snapshots(&rows)).map_err(store_error)
     }
 
+    async fn compare(&self, ids: Vec<i64>) -> Result<RunComparison, AppError> {
+        let mut details = Vec::with_capacity(ids.len());
+        for id in ids {
+            details.push(self.detail(id).await?);
+        }
+        Ok(views::comparison(&details))
+    }
+
     async fn latest_deployment(&self) -> Result<Option<DeploymentView>, AppError> {
         let run = self.store.latest_deployed_run().await.map_err(store_error)?;
         Ok(run.as_ref().and_then(views::deployment))

@@ -1,7 +1,7 @@
 //! The UI's view types (`app::api`), built in one place from Lakeline's store rows and domain.
 //! Nothing else constructs them; the store and the tracker never see them.
 
-use app::api::{ScheduleView, AuditEntry, DeliveryView, DeploymentView, WebhookView, KeyValue, Lineage, PipelineRunSummary, NoteView, QualityPoint, SnapshotView, StageLog, StageView, TokenView, UserView};
+use app::api::{ComparisonRow, PipelineRunDetail, RunComparison, ScheduleView, AuditEntry, DeliveryView, DeploymentView, WebhookView, KeyValue, Lineage, PipelineRunSummary, NoteView, QualityPoint, SnapshotView, StageLog, StageView, TokenView, UserView};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
@@ -155,6 +155,41 @@ pub fn log(row: &StageRow) -> StageLog {
         path: row.log_path.clone().unwrap_or_default(),
         text: row.log_tail.clone().unwrap_or_else(|| "No log file in the project for this job run (yet).".into()),
     }
+}
+
+/// Runs side by side: the figures a lead compares, then every param, metric and tag any of the
+/// runs has; a row differs when not every run has the same value.
+pub fn comparison(details: &[PipelineRunDetail]) -> RunComparison {
+    let mut rows = vec![];
+    let mut row = |section: &str, key: &str, values: Vec<Option<String>>| {
+        let differs = values.windows(2).any(|w| w[0] != w[1]);
+        rows.push(ComparisonRow { section: section.into(), key: key.into(), values, differs });
+    };
+    let each = |f: &dyn Fn(&PipelineRunDetail) -> Option<String>| details.iter().map(f).collect::<Vec<_>>();
+    row("Run", "status", each(&|d| Some(d.run.status.to_string())));
+    row("Run", "started", each(&|d| Some(d.run.created_at.clone())));
+    row("Run", "triggered by", each(&|d| Some(d.run.triggered_by.clone())));
+    row("Data", "snapshot range", each(&|d| {
+        d.lineage.snapshot_id.as_ref().map(|s| format!("{} → {s}", d.lineage.parent_snapshot_id.as_deref().unwrap_or("(table start)")))
+    }));
+    row("Data", "rows added", each(&|d| d.lineage.rows_added.map(|n| n.to_string())));
+    row("Data", "rows trained on", each(&|d| d.lineage.row_count.clone()));
+    row("Quality", "accuracy", each(&|d| d.run.accuracy.map(|v| format!("{v:.4}"))));
+    row("Quality", "recall", each(&|d| d.run.recall.map(|v| format!("{v:.4}"))));
+    row("Quality", "gate", each(&|d| d.run.gate.as_ref().map(|g| g.summary())));
+    row("Model", "model version", each(&|d| d.lineage.model_version_number.map(|v| format!("v{v}"))));
+    row("Model", "deployment", each(&|d| d.lineage.deployment.map(|s| s.to_string())));
+    for (section, pick) in [
+        ("Params", (|l: &Lineage| &l.params) as fn(&Lineage) -> &Vec<KeyValue>),
+        ("Metrics", |l: &Lineage| &l.metrics),
+        ("Tags", |l: &Lineage| &l.tags),
+    ] {
+        let keys: std::collections::BTreeSet<&str> = details.iter().flat_map(|d| pick(&d.lineage).iter().map(|kv| kv.key.as_str())).collect();
+        for key in keys {
+            row(section, key, each(&|d| pick(&d.lineage).iter().find(|kv| kv.key == key).map(|kv| kv.value.clone())));
+        }
+    }
+    RunComparison { runs: details.iter().map(|d| d.run.id).collect(), rows }
 }
 
 /// The Data page's snapshots, from the runs that committed them (newest first); each names the

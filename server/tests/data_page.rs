@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use app::api::*;
 use common::TestApp;
+use reqwest::StatusCode;
 
 async fn chain(app: &TestApp, arguments: &str) -> i64 {
     let id = app.call(TriggerPipeline { arguments: arguments.into(), environment: String::new() }).await.unwrap();
@@ -50,5 +51,21 @@ async fn snapshots_carry_their_figures_drift_and_the_runs_that_trained_on_them()
     assert!(newest.drifted && psi > PSI_DRIFT, "{figures:?}");
     assert!(figures.psi.as_ref().unwrap()["iot_signal_3"] < PSI_DRIFT, "an unshifted signal: {figures:?}");
     assert!(figures.means["iot_signal_1"] > oldest.figures.as_ref().unwrap().means["iot_signal_1"] + 1.0, "{figures:?}");
+
+    // The two runs side by side: what differs is marked, what is the same is not.
+    let compared = app.call(CompareRuns { runs: format!("{second}, #{first}") }).await.unwrap();
+    assert_eq!(compared.runs, [second, first], "in the order asked");
+    let row = |key: &str| compared.rows.iter().find(|r| format!("{}.{}", r.section.to_lowercase(), r.key) == key).unwrap_or_else(|| panic!("{key}: {compared:?}"));
+    assert!(row("data.snapshot range").differs);
+    assert!(row("metrics.recall").differs && row("params.recall").differs && row("tags.iceberg_snapshot_id").differs);
+    assert!(!row("params.n_estimators").differs, "{:?}", row("params.n_estimators"));
+    assert_eq!(row("params.n_estimators").values, [Some("50".to_string()), Some("50".to_string())]);
+    assert_eq!(row("model.model version").values[1].as_deref(), Some("v1"), "the first run's model");
+    for (runs, field) in [("3", "runs"), ("1,x", "runs"), ("", "runs"), ("1,2,3,4,5,6,7,8,9", "runs")] {
+        let refused = app.call(CompareRuns { runs: runs.into() }).await.unwrap_err();
+        assert!(refused.status == StatusCode::BAD_REQUEST && refused.error.to_string().contains(field), "{runs:?}: {refused:?}");
+    }
+    let missing = app.call(CompareRuns { runs: format!("{first},999") }).await.unwrap_err();
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{missing:?}");
     app.stop().await;
 }

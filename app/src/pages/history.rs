@@ -29,6 +29,9 @@ pub fn HistoryPage() -> impl IntoView {
         )
     };
     let page = Resource::new(move || (filter(), changes.try_get().unwrap_or_default()), |((f, c), _)| list_pipeline_runs(f, c));
+    // Runs ticked for comparison, in the order ticked.
+    let selected = RwSignal::new(Vec::<i64>::new());
+    let compare_href = move || format!("/compare?runs={}", selected.get().iter().map(i64::to_string).collect::<Vec<_>>().join(","));
     let link = move |c: HistoryCursor| {
         let (f, _) = filter();
         let q = |v: &str| encode(v);
@@ -80,7 +83,7 @@ pub fn HistoryPage() -> impl IntoView {
                     view! {
                         <table class="history" data-test="history">
                             <thead><tr>
-                                <th>"Run"</th><th>"When"</th><th>"Who"</th><th>"Status"</th><th>"Stages"</th><th>"Duration"</th>
+                                <th title="Tick two or more runs to compare them">"Compare"</th><th>"Run"</th><th>"When"</th><th>"Who"</th><th>"Status"</th><th>"Stages"</th><th>"Duration"</th>
                                 <th>"Snapshot range"</th><th>"Accuracy"</th><th>"Recall"</th><th>"Gate"</th><th>"Model"</th><th>"Deployment"</th>
                             </tr></thead>
                             <tbody>
@@ -92,6 +95,12 @@ pub fn HistoryPage() -> impl IntoView {
                                     }).collect_view();
                                     view! {
                                         <tr data-test="history-row">
+                                            <td><input type="checkbox" data-test="compare-select" aria-label=format!("compare run {}", r.id)
+                                                prop:checked=move || selected.with(|s| s.contains(&r.id))
+                                                on:change=move |ev| {
+                                                    let on = event_target_checked(&ev);
+                                                    selected.update(|s| if on { if !s.contains(&r.id) { s.push(r.id) } } else { s.retain(|&id| id != r.id) });
+                                                }/></td>
                                             <td>
                                                 <a href=format!("/runs/{}", r.id)>{format!("#{}", r.id)}</a>
                                                 {(r.note_count > 0).then(|| view! {
@@ -117,6 +126,14 @@ pub fn HistoryPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        <p class="compare-bar">
+                            <Show when=move || { selected.with(|s| s.len() >= 2) }
+                                fallback=|| view! { <span class="muted">"Tick two or more runs to compare them side by side."</span> }>
+                                <a class="button primary" data-test="compare-selected" href=compare_href>
+                                    {move || format!("Compare {} runs", selected.with(Vec::len))}
+                                </a>
+                            </Show>
+                        </p>
                         <nav class="pager">
                             {newer.map(|c| view! { <a href=link(c) data-test="newer-page">"← newer"</a> })}
                             <span>{format!(" page {} of {} · {} runs ", current + 1, pages.max(1), total)}</span>

@@ -1,4 +1,5 @@
 pub mod audit;
+pub mod compare;
 pub mod data;
 pub mod history;
 pub mod pipeline;
