@@ -1,4 +1,4 @@
-// The Data page as a lead reads it: after a normal batch and a drifted one (New Batch's
+// The Data page and Compare runs as a lead uses them: after a normal batch and a drifted one (New Batch's
 // `--signal-shift 3`, typed into the Run pipeline form), it lists both snapshots newest first with
 // their figures, flags the drifted batch, and links each snapshot to the run that trained on it.
 import { test } from 'node:test';
@@ -56,5 +56,25 @@ test('the Data page lists every snapshot with its figures and the runs that trai
   assert.equal(await firstRow.locator('[data-test="drift-flag"]').count(), 0);
   await firstRow.locator('[data-test="snapshot-trained-by"] a').click();
   await page.waitForURL(`**/runs/${first}`);
+
+  // Compare the two runs from History: their differing params and metrics are marked.
+  await page.goto(lakeline.server.url + '/history', { waitUntil: 'networkidle' });
+  const boxes = page.locator('[data-test="compare-select"]');
+  await boxes.first().waitFor();
+  assert.equal(await page.locator('[data-test="compare-selected"]').count(), 0, 'nothing to compare yet');
+  await boxes.nth(0).check();
+  await boxes.nth(1).check();
+  await page.click('[data-test="compare-selected"]');
+  await page.waitForURL(`**/compare?runs=${second},${first}`);
+  const row = (key) => page.locator(`[data-test="compare-row"][data-key="${key}"]`);
+  await row('metrics.recall').waitFor();
+  for (const key of ['metrics.accuracy', 'metrics.recall', 'params.accuracy', 'data.snapshot range', 'tags.iceberg_snapshot_id']) {
+    assert.match(await row(key).getAttribute('class'), /differs/, `${key} differs`);
+  }
+  assert.doesNotMatch((await row('params.n_estimators').getAttribute('class')) ?? '', /differs/, 'the same params are not marked');
+  assert.deepEqual(await row('params.n_estimators').locator('td').allInnerTexts(), ['50', '50']);
+  await page.check('[data-test="only-differences"]');
+  assert.equal(await row('params.n_estimators').isVisible(), false, 'only what differs');
+  assert.equal(await row('metrics.recall').isVisible(), true);
   assert.deepEqual(errors, []);
 });
