@@ -285,6 +285,17 @@ pub struct QualityPoint {
     pub created_at: String,
     pub accuracy: Option<f64>,
     pub recall: Option<f64>,
+    pub status: PipelineStatus,
+    pub gate: Option<QualityGate>,
+}
+
+/// The quality chart: the runs that ended, oldest first, and where the gate stands now — the
+/// live model's figures less the margins (`None` while no model is live).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QualityTrend {
+    pub points: Vec<QualityPoint>,
+    pub accuracy_threshold: Option<f64>,
+    pub recall_threshold: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -503,7 +514,7 @@ pub async fn data_snapshots() -> Result<Vec<SnapshotView>, AppError> {
 }
 
 #[server(endpoint = "quality_series")]
-pub async fn quality_series() -> Result<Vec<QualityPoint>, AppError> {
+pub async fn quality_series() -> Result<QualityTrend, AppError> {
     crate::backend::with(Role::Viewer, |b, _| async move { b.quality_series().await }).await
 }
 

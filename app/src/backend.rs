@@ -31,7 +31,7 @@ pub trait Backend: Send + Sync + 'static {
     async fn check_setup_again(&self) -> Result<SetupView, AppError>;
     async fn settings(&self) -> Result<PipelineSettings, AppError>;
     async fn save_settings(&self, caller: &Caller, settings: PipelineSettings) -> Result<PipelineSettings, AppError>;
-    async fn quality_series(&self) -> Result<Vec<QualityPoint>, AppError>;
+    async fn quality_series(&self) -> Result<QualityTrend, AppError>;
     async fn snapshots(&self) -> Result<Vec<SnapshotView>, AppError>;
     async fn compare(&self, ids: Vec<i64>) -> Result<RunComparison, AppError>;
     async fn latest_deployment(&self) -> Result<Option<DeploymentView>, AppError>;

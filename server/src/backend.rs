@@ -371,8 +371,11 @@ impl app::backend::Backend for ServerBackend {
         Ok(merged)
     }
 
-    async fn quality_series(&self) -> Result<Vec<QualityPoint>, AppError> {
-        self.store.quality_series(50).await.map(views::quality).map_err(store_error)
+    async fn quality_series(&self) -> Result<QualityTrend, AppError> {
+        let points = self.store.quality_series(50).await.map_err(store_error)?;
+        let live = self.store.latest_deployed_run().await.map_err(store_error)?;
+        let settings = self.tracker.definition().await.settings;
+        Ok(views::quality(points, live.as_ref(), &settings))
     }
 
     async fn snapshots(&self) -> Result<Vec<SnapshotView>, AppError> {

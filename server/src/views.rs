@@ -1,11 +1,11 @@
 //! The UI's view types (`app::api`), built in one place from Lakeline's store rows and domain.
 //! Nothing else constructs them; the store and the tracker never see them.
 
-use app::api::{ComparisonRow, PipelineRunDetail, RunComparison, ScheduleView, AuditEntry, DeliveryView, DeploymentView, WebhookView, KeyValue, Lineage, PipelineRunSummary, NoteView, QualityPoint, SnapshotView, StageLog, StageView, TokenView, UserView};
+use app::api::{ComparisonRow, PipelineRunDetail, RunComparison, ScheduleView, AuditEntry, DeliveryView, DeploymentView, WebhookView, KeyValue, Lineage, PipelineRunSummary, NoteView, QualityPoint, QualityTrend, SnapshotView, StageLog, StageView, TokenView, UserView};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
-use domain::{trained_by, BatchFigures, TrainedRange};
+use domain::{check_margin, trained_by, BatchFigures, DeploymentState, PipelineSettings, TrainedRange};
 
 use crate::store::audit::AuditEvent;
 use crate::store::pipeline_runs::{PipelineRunRow, QualityRow, StageRow};
@@ -222,8 +222,26 @@ pub fn snapshots(rows: &[PipelineRunRow]) -> Vec<SnapshotView> {
         .collect()
 }
 
-pub fn quality(rows: Vec<QualityRow>) -> Vec<QualityPoint> {
-    rows.into_iter().map(|r| QualityPoint { run_id: r.id, created_at: rfc3339(&r.created_at), accuracy: r.accuracy, recall: r.recall }).collect()
+/// The quality chart's runs, and the gate's thresholds: the live run's figures less the margins.
+pub fn quality(rows: Vec<QualityRow>, live: Option<&PipelineRunRow>, settings: &PipelineSettings) -> QualityTrend {
+    let points = rows
+        .into_iter()
+        .map(|r| QualityPoint {
+            run_id: r.id,
+            created_at: rfc3339(&r.created_at),
+            accuracy: r.accuracy,
+            recall: r.recall,
+            status: r.status,
+            gate: r.quality_gate.as_deref().and_then(|json| serde_json::from_str(json).ok()),
+        })
+        .collect();
+    let live = live.filter(|r| r.lineage.deployment() == Some(DeploymentState::Deployed));
+    let threshold = |figure: Option<f64>, margin: &str| Some(figure? - check_margin("", margin).ok()?);
+    QualityTrend {
+        points,
+        accuracy_threshold: live.and_then(|r| threshold(r.lineage.accuracy, &settings.gate_accuracy_margin)),
+        recall_threshold: live.and_then(|r| threshold(r.lineage.recall, &settings.gate_recall_margin)),
+    }
 }
 
 /// The deployment a pipeline run made, when its lineage reached one.

@@ -57,6 +57,15 @@ async fn a_worse_model_is_gated_and_an_operator_deploys_it_anyway() {
     let row = listed.runs.iter().find(|r| r.id == gated.run.id).unwrap();
     assert_eq!(row.gate.as_ref().map(|g| g.decision), Some(GateDecision::Gated), "History shows the gate");
 
+    // The quality chart marks the gated run and draws the gate where it stands: the live model's
+    // figures less the margins.
+    let trend = app.call(QualitySeries {}).await.unwrap();
+    assert_eq!(trend.points.iter().map(|p| p.run_id).collect::<Vec<_>>(), [first.run.id, gated.run.id]);
+    assert!(trend.points[1].gate.as_ref().is_some_and(|g| g.is_gated()));
+    let live_recall = first.run.recall.unwrap();
+    assert_eq!(trend.recall_threshold, Some(live_recall - 0.15));
+    assert_eq!(trend.accuracy_threshold, Some(first.run.accuracy.unwrap() - 0.03));
+
     // Viewers may not; operators may, once.
     app.sign_in_as_new_user("vera", Role::Viewer).await;
     let forbidden = app.call(DeployAnyway { id: gated.run.id }).await.unwrap_err();

@@ -113,7 +113,7 @@ pub fn PipelinePage() -> impl IntoView {
             <h2>"Model quality"</h2>
             <Transition fallback=|| ()>
                 {move || quality.try_get().flatten().map(|q| match q {
-                    Ok(points) => view! { <QualityChart points=points/> }.into_any(),
+                    Ok(series) => view! { <QualityChart series=series/> }.into_any(),
                     Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
                 })}
             </Transition>

@@ -153,6 +153,10 @@ pub struct QualityRow {
     pub created_at: DateTime<Utc>,
     pub accuracy: Option<f64>,
     pub recall: Option<f64>,
+    #[sqlx(try_from = "String")]
+    pub status: PipelineStatus,
+    /// [`QualityGate`] as JSON.
+    pub quality_gate: Option<String>,
 }
 
 /// Keeps, of a run's stage rows, the latest attempt at each stage (SQL on `stage_runs`).
@@ -420,12 +424,13 @@ impl Store {
         Ok(sqlx::query_as("SELECT * FROM pipeline_runs WHERE snapshot_id IS NOT NULL ORDER BY snapshot_committed_at DESC, id DESC").fetch_all(self.pool()).await?)
     }
 
-    /// The newest `limit` runs with a quality figure, oldest first.
+    /// The newest `limit` runs that ended, oldest first: their quality figures (none for a run
+    /// whose retrain did not log them), status and gate.
     pub async fn quality_series(&self, limit: i64) -> Result<Vec<QualityRow>> {
         Ok(sqlx::query_as(
-            "SELECT id, created_at, accuracy, recall FROM (
-                SELECT id, created_at, accuracy, recall FROM pipeline_runs
-                WHERE accuracy IS NOT NULL OR recall IS NOT NULL ORDER BY created_at DESC LIMIT ?)
+            "SELECT id, created_at, accuracy, recall, status, quality_gate FROM (
+                SELECT id, created_at, accuracy, recall, status, quality_gate FROM pipeline_runs
+                WHERE status != 'running' ORDER BY created_at DESC LIMIT ?)
              ORDER BY created_at",
         )
         .bind(limit)
