@@ -35,8 +35,7 @@ import pandas as pd
 from mlflow.entities import RunTag
 from sklearn.metrics import accuracy_score, recall_score
 
-from pipeline_common import ApiV2, fail, log, owner_suffix, setting, start_logging, write_summary
-from train_xgboost import FEATURES, LABEL
+from pipeline_common import FEATURES, LABEL, ApiV2, fail, log, owner_suffix, setting, start_logging, write_summary
 
 GATE_METRICS = ("accuracy", "recall")
 

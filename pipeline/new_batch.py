@@ -23,9 +23,8 @@ import uuid
 import numpy as np
 import pandas as pd
 
-from pipeline_common import fail, local_catalog, log, owner_suffix, setting, spark_session, start_logging, table_name, write_summary
-
-SIGNALS = ["iot_signal_1", "iot_signal_2", "iot_signal_3", "iot_signal_4"]
+from pipeline_common import FEATURES as SIGNALS
+from pipeline_common import fail, local_catalog, log, owner_suffix, setting, spark_session, start_logging, table_name, trained_snapshots, write_summary
 
 MANUFACTURERS = ["TelecomWorld", "New World Telecom", "AnyCom"]
 EVENT_TYPES = ["system malfunction", "battery failure", "signal loss", "hardware failure"]
@@ -112,8 +111,6 @@ def trained_reference_snapshot(parents, current):
     """The newest snapshot, from `current` back through its parents, that a successful retrain
     trained up to; None when none did (or the experiment cannot be read)."""
     try:
-        from train_xgboost import trained_snapshots
-
         trained = trained_snapshots(setting("EXPERIMENT_NAME", f"xgb-telco-{owner_suffix()}"))
     except Exception as e:  # no tracking server for this job: no drift figure, the batch still lands
         log.warning("could not read which snapshots were trained on (%s): no drift figure", e)

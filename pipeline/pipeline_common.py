@@ -53,6 +53,24 @@ def fail(message):
     sys.exit(1)
 
 
+# The table's columns a model reads --------------------------------------------------------------
+
+FEATURES = ["iot_signal_1", "iot_signal_2", "iot_signal_3", "iot_signal_4"]
+LABEL = "cell_tower_failure"
+
+
+def trained_snapshots(experiment):
+    """The snapshots successful retrains trained up to: the iceberg_snapshot_id tags of the
+    experiment's finished runs."""
+    import mlflow
+
+    found = mlflow.get_experiment_by_name(experiment)
+    if found is None:
+        return set()
+    runs = mlflow.search_runs([found.experiment_id], "attributes.status = 'FINISHED'", max_results=50_000, output_format="list")
+    return {r.data.tags.get("iceberg_snapshot_id") for r in runs} - {None, ""}
+
+
 # Iceberg ---------------------------------------------------------------------------------------
 
 def table_name():

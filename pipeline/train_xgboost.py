@@ -30,10 +30,22 @@ from sklearn.metrics import accuracy_score, recall_score
 from sklearn.model_selection import train_test_split
 from xgboost import XGBClassifier
 
-from pipeline_common import fail, local_catalog, log, owner_suffix, run_id, setting, spark_session, start_logging, table_name, write_summary
+from pipeline_common import (
+    FEATURES,
+    LABEL,
+    fail,
+    local_catalog,
+    log,
+    owner_suffix,
+    run_id,
+    setting,
+    spark_session,
+    start_logging,
+    table_name,
+    trained_snapshots,
+    write_summary,
+)
 
-FEATURES = ["iot_signal_1", "iot_signal_2", "iot_signal_3", "iot_signal_4"]
-LABEL = "cell_tower_failure"
 
 
 def given_range():
@@ -46,16 +58,6 @@ def given_range():
         return int(snapshot), int(parent) if parent else None
     except ValueError:
         fail(f"ICEBERG_SNAPSHOT_ID={snapshot!r} and ICEBERG_PARENT_ID={parent!r} must be snapshot ids (integers)")
-
-
-def trained_snapshots(experiment):
-    """The snapshots successful retrains trained up to: the iceberg_snapshot_id tags of the
-    experiment's finished runs."""
-    found = mlflow.get_experiment_by_name(experiment)
-    if found is None:
-        return set()
-    runs = mlflow.search_runs([found.experiment_id], "attributes.status = 'FINISHED'", max_results=50_000, output_format="list")
-    return {r.data.tags.get("iceberg_snapshot_id") for r in runs} - {None, ""}
 
 
 def choose_range(parents, current, trained, given):

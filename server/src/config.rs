@@ -76,9 +76,9 @@ pub struct Config {
 
     /// The quality gate: how much lower than the live model's a new model's accuracy and recall
     /// (on the same held-out rows) may be for it to deploy. Settings can change them.
-    #[arg(long, env = "LAKELINE_GATE_ACCURACY_MARGIN", default_value = "0.03")]
+    #[arg(long, env = "LAKELINE_GATE_ACCURACY_MARGIN", default_value = "0.03", value_parser = margin)]
     pub gate_accuracy_margin: String,
-    #[arg(long, env = "LAKELINE_GATE_RECALL_MARGIN", default_value = "0.15")]
+    #[arg(long, env = "LAKELINE_GATE_RECALL_MARGIN", default_value = "0.15", value_parser = margin)]
     pub gate_recall_margin: String,
 
     /// Lakeline's address as people reach it (behind a proxy, its public URL): the start of the
@@ -294,6 +294,11 @@ impl std::str::FromStr for Secret {
     }
 }
 
+/// A quality-gate margin: a number from 0 to 1.
+fn margin(value: &str) -> Result<String, String> {
+    domain::check_margin("margin", value).map(|_| value.trim().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,5 +308,13 @@ mod tests {
         let config = Config::parse_from(["lakeline", "--cml-url", "https://ml.example.com", "--cml-api-key", "s3cr3t"]);
         assert_eq!(config.cml_api_key.as_ref().map(Secret::expose), Some("s3cr3t"));
         assert!(!format!("{config:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn a_gate_margin_is_a_number_from_zero_to_one() {
+        let config = Config::parse_from(["lakeline", "--gate-recall-margin", " 0.2 "]);
+        assert_eq!(config.default_settings().gate_recall_margin, "0.2");
+        let refused = Config::try_parse_from(["lakeline", "--gate-accuracy-margin", "lots"]).unwrap_err().to_string();
+        assert!(refused.contains("--gate-accuracy-margin") && refused.contains("not a margin"), "{refused}");
     }
 }

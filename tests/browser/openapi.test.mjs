@@ -26,6 +26,7 @@ test('the OpenAPI document validates and lists every route', async () => {
       'GET /api/v1/runs/{id}/logs',
       'GET /api/v1/runs/{id}/logs/{stage}',
       'POST /api/v1/runs',
+      'POST /api/v1/runs/{id}/deploy-anyway',
       'POST /api/v1/runs/{id}/retry',
       'POST /api/v1/runs/{id}/stop',
     ]);
