@@ -15,6 +15,7 @@ toolchain:
 
 build: toolchain
 	$(WITH_TOOLCHAIN) $(LEPTOS_BUILD)
+	scripts/precompress.sh target/site
 
 ## Build and start Lakeline at http://127.0.0.1:3000 on the embedded local workspace.
 run: build
@@ -39,9 +40,11 @@ check-test-logs:
 ## An optimised build for production use (slow on small machines).
 release: toolchain
 	$(WITH_TOOLCHAIN) $(LEPTOS_BUILD) --release
+	scripts/precompress.sh target/site
 
-## Benchmarks (print numbers, assert nothing): history with 10,000 runs; what live pages cost the
-## workspace (calls per minute idle and per chain for 0, 3 and 20 pages) and how fast changes reach them.
+## Benchmarks (print numbers, assert nothing): history with 10,000 runs; what serving the front end
+## costs the server; what live pages cost the workspace (calls per minute idle and per chain for 0, 3 and 20 pages) and how fast changes reach them.
 bench: build
 	$(WITH_TOOLCHAIN) cargo bench -p server --bench history
+	python3 bench/static_assets.py
 	python3 bench/live_cost.py

@@ -185,3 +185,43 @@ async fn the_data_directory_and_its_files_are_private_to_its_user() {
     }
     server.stop().await;
 }
+
+/// The built front end's files: the stored `.gz` the build made (scripts/precompress.sh) goes to a
+/// browser that takes gzip, byte for byte; one that does not gets the file itself; both are
+/// revalidated (`no-cache`, then a bodiless 304 while the file is unchanged).
+#[tokio::test]
+async fn built_files_are_served_precompressed_and_revalidated() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir(site.path().join("pkg")).unwrap();
+    // A file that compresses well, as wasm does.
+    let wasm: Vec<u8> = (0..200_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+    std::fs::write(site.path().join("pkg/lakeline.wasm"), &wasm).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/precompress.sh");
+    for _ in 0..2 {
+        // Twice: the script is idempotent.
+        let status = std::process::Command::new(script).arg(site.path()).status().unwrap();
+        assert!(status.success());
+    }
+    let stored = std::fs::read(site.path().join("pkg/lakeline.wasm.gz")).unwrap();
+    assert!(stored.len() < wasm.len() / 4, "{} of {} bytes", stored.len(), wasm.len());
+
+    let dir = site.path().to_path_buf();
+    let server = TestApp::builder().with_config(move |c| c.site_dir = dir).start().await;
+    let http = reqwest::Client::builder().no_gzip().build().unwrap();
+    let gzipped = http.get(server.url("/pkg/lakeline.wasm")).header("accept-encoding", "gzip, br").send().await.unwrap();
+    assert_eq!(gzipped.status(), 200);
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+    assert_eq!(gzipped.headers()["content-type"], "application/wasm");
+    assert_eq!(gzipped.headers()["cache-control"], "no-cache");
+    let modified = gzipped.headers()["last-modified"].clone();
+    assert_eq!(gzipped.bytes().await.unwrap().as_ref(), stored.as_slice(), "the stored file, not a new compression");
+
+    let plain = http.get(server.url("/pkg/lakeline.wasm")).header("accept-encoding", "identity").send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.bytes().await.unwrap().len(), wasm.len());
+
+    let again = http.get(server.url("/pkg/lakeline.wasm")).header("accept-encoding", "gzip").header("if-modified-since", modified).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+    assert!(again.bytes().await.unwrap().is_empty());
+    assert_eq!(http.get(server.url("/pkg/missing.js")).send().await.unwrap().status(), 404);
+}

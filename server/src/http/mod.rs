@@ -10,7 +10,7 @@ use axum::http::{header, HeaderValue};
 use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -18,6 +18,7 @@ use crate::backend::ServerBackend;
 
 mod access;
 pub mod api_v1;
+mod assets;
 mod arguments;
 mod deadline;
 mod events;
@@ -36,11 +37,13 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let routes = generate_route_list(App);
     let shared: SharedBackend = state.backend.clone();
     let options = state.leptos_options.clone();
+    let site_root = std::path::PathBuf::from(options.site_root.as_ref());
 
     let router = Router::new()
         .route("/healthz", axum::routing::get(health::healthz))
         .route("/api/events", axum::routing::get(events::events))
         .merge(api_v1::router())
+        .merge(assets::router(&site_root, &options.site_pkg_dir))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -51,7 +54,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     with_security_headers(router)
         .layer(axum::middleware::from_fn(arguments::readable_arguments))
         .layer(axum::middleware::from_fn_with_state(state.clone(), access::identify))
-        .layer(CompressionLayer::new())
+        // Pages and answers are compressed at the fastest level (the built files come precompressed).
+        .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .layer(axum::middleware::from_fn_with_state(request_timeout, deadline::within))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -430,9 +430,10 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT id, created_at, accuracy, recall, status, quality_gate FROM (
                 SELECT id, created_at, accuracy, recall, status, quality_gate FROM pipeline_runs
-                WHERE status != 'running' ORDER BY created_at DESC LIMIT ?)
+                WHERE status != ? ORDER BY created_at DESC LIMIT ?)
              ORDER BY created_at",
         )
+        .bind(PipelineStatus::Running.as_str())
         .bind(limit)
         .fetch_all(self.pool())
         .await?)
