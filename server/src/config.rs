@@ -81,6 +81,11 @@ pub struct Config {
     #[arg(long, env = "LAKELINE_GATE_RECALL_MARGIN", default_value = "0.15", value_parser = margin)]
     pub gate_recall_margin: String,
 
+    /// Serve Prometheus metrics (`/metrics`) on this address only, e.g. 127.0.0.1:9100. Unset:
+    /// on the main address.
+    #[arg(long, env = "LAKELINE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Lakeline's address as people reach it (behind a proxy, its public URL): the start of the
     /// links in alerts. Default: the address it listens on.
     #[arg(long, env = "LAKELINE_PUBLIC_URL")]

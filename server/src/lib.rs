@@ -63,7 +63,8 @@ impl Lakeline {
             .build();
         let backend = Arc::new(ServerBackend::new(store, workspace, config.default_settings(), db_path.display().to_string(), config.proxy_trust()).await?);
         let (closing, closing_rx) = tokio::sync::watch::channel(false);
-        Ok(Lakeline { config, listener, state: AppState { leptos_options, backend, closing: closing_rx }, closing })
+        let metrics = http::metrics::Metrics::new(backend.tracker.client().calls());
+        Ok(Lakeline { config, listener, state: AppState { leptos_options, backend, closing: closing_rx, metrics }, closing })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -81,7 +82,19 @@ impl Lakeline {
         let retry_after = Duration::from_secs_f64(self.config.alert_retry_secs.max(0.1));
         let alerts = alerts::Alerts::new(backend.store.clone(), base_url, retry_after);
         let alerts = tokio::spawn(alerts.run(backend.tracker.subscribe(), self.state.closing.clone()));
-        let router = http::router(self.state, timeout);
+        let metrics_server = match self.config.metrics_listen {
+            Some(metrics_addr) => {
+                let listener = TcpListener::bind(metrics_addr).await.map_err(|source| Error::Listen { addr: metrics_addr, source })?;
+                tracing::info!(addr = %listener.local_addr().map_err(Error::Serve)?, "metrics are served on their own address");
+                let mut closed = self.state.closing.clone();
+                let router = http::metrics_router(self.state.clone());
+                Some(tokio::spawn(async move {
+                    let _ = axum::serve(listener, router).with_graceful_shutdown(async move { let _ = closed.wait_for(|c| *c).await; }).await;
+                }))
+            }
+            None => None,
+        };
+        let router = http::router(self.state, timeout, metrics_server.is_none());
         tracing::info!(%addr, "Lakeline is listening");
         if backend.auth.needs_first_admin().await.unwrap_or(false) {
             tracing::warn!(
@@ -111,6 +124,9 @@ impl Lakeline {
         }
         tracker.abort();
         alerts.abort();
+        if let Some(server) = metrics_server {
+            server.abort();
+        }
         backend.shutdown().await;
         tracing::info!("Lakeline stopped");
         Ok(())

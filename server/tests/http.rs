@@ -2,7 +2,7 @@
 
 mod common;
 
-use app::api::{ApplyPipelineSetup, GetServerStatus, TriggerPipeline};
+use app::api::{ApplyPipelineSetup, GetServerStatus, StopPipeline, TriggerPipeline};
 use app::error::AppError;
 use common::TestApp;
 
@@ -224,4 +224,45 @@ async fn built_files_are_served_precompressed_and_revalidated() {
     assert_eq!(again.status(), 304);
     assert!(again.bytes().await.unwrap().is_empty());
     assert_eq!(http.get(server.url("/pkg/missing.js")).send().await.unwrap().status(), 404);
+}
+
+/// `/metrics` in Prometheus' text format: requests by route template and status, their latency,
+/// the workspace calls by operation and outcome, open live streams, the tracker's lag, pipeline
+/// runs by status. Anyone who reaches the address may read it (like `/healthz`); with
+/// `--metrics-listen` it moves to an address of its own.
+#[tokio::test]
+async fn metrics_count_requests_workspace_calls_live_streams_and_runs() {
+    let server = TestApp::start().await;
+    server.call(ApplyPipelineSetup {}).await.unwrap();
+    assert_eq!(server.get("/history").await.status(), 200);
+    let id = server.call(TriggerPipeline { arguments: "--seed 1".into(), environment: String::new() }).await.unwrap();
+    let stream = server.client().get(server.url("/api/events")).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+
+    let response = reqwest::get(server.url("/metrics")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    let text = response.text().await.unwrap();
+    for expected in [
+        "lakeline_http_requests_total{method=\"GET\",route=\"/history\",status=\"200\"} 1",
+        "lakeline_http_requests_total{method=\"POST\",route=\"/api/trigger_pipeline\",status=\"200\"} 1",
+        "lakeline_http_request_duration_seconds_bucket{le=\"0.001\",method=\"GET\",route=\"/history\"}",
+        "lakeline_workspace_calls_total{operation=\"create_job_run\",outcome=\"ok\"} 1",
+        "lakeline_live_connections 1",
+        "lakeline_pipeline_runs{state=\"running\"} 1",
+        "# TYPE lakeline_tracker_lag_seconds gauge",
+    ] {
+        assert!(text.contains(expected), "{expected} in:\n{text}");
+    }
+    drop(stream);
+    server.call(StopPipeline { id }).await.unwrap();
+    server.stop().await;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = TestApp::builder().with_config(move |c| c.metrics_listen = Some(([127, 0, 0, 1], port).into())).start().await;
+    let own = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await.unwrap();
+    assert_eq!(own.status(), 200);
+    assert!(own.text().await.unwrap().contains("# TYPE lakeline_http_requests counter"));
+    let main = server.client().get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(main.status(), 404, "not on the main address then");
 }

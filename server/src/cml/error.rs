@@ -37,6 +37,22 @@ pub enum CmlError {
 }
 
 impl CmlError {
+    /// The kind of failure, as a metric label.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            CmlError::BadBaseUrl(_) => "bad_url",
+            CmlError::Unreachable { .. } => "unreachable",
+            CmlError::Timeout { .. } => "timeout",
+            CmlError::Unauthenticated { .. } => "unauthenticated",
+            CmlError::PermissionDenied { .. } => "permission_denied",
+            CmlError::NotFound { .. } => "not_found",
+            CmlError::Conflict { .. } => "conflict",
+            CmlError::InvalidRequest { .. } => "invalid",
+            CmlError::Upstream { .. } => "upstream_error",
+            CmlError::BadResponse { .. } => "bad_response",
+        }
+    }
+
     /// Whether a request that failed this way may still have been carried out: the answer was
     /// lost (a timeout, a dropped connection, a garbled or 5xx answer), not refused.
     pub fn outcome_unknown(&self) -> bool {

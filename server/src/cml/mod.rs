@@ -78,7 +78,35 @@ pub struct CmlClient {
     root: Url,
     key: ApiKey,
     options: ClientOptions,
-    calls: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    calls: Calls,
+}
+
+/// The labels of one call to the workspace: the operation and how it ended.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct CallLabels {
+    pub operation: String,
+    pub outcome: &'static str,
+}
+
+/// Every HTTP request a client (and its clones) sent, retries included: in all, and by operation
+/// and outcome (for `/metrics`).
+#[derive(Debug, Clone, Default)]
+pub struct Calls {
+    total: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    pub by_operation: prometheus_client::metrics::family::Family<CallLabels, prometheus_client::metrics::counter::Counter>,
+}
+
+impl Calls {
+    /// Counts a call as it is sent.
+    fn sent(&self) {
+        self.total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Counts how a call ended.
+    fn ended<T>(&self, operation: &str, result: &CmlResult<T>) {
+        let outcome = result.as_ref().map_or_else(CmlError::outcome, |_| "ok");
+        self.by_operation.get_or_create(&CallLabels { operation: operation.to_string(), outcome }).inc();
+    }
 }
 
 impl std::fmt::Debug for CmlClient {
@@ -121,7 +149,12 @@ impl CmlClient {
 
     /// How many HTTP requests this client (and its clones) has sent, retries included.
     pub fn calls_made(&self) -> u64 {
-        self.calls.load(std::sync::atomic::Ordering::Relaxed)
+        self.calls.total.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The calls by operation and outcome.
+    pub fn calls(&self) -> &Calls {
+        &self.calls
     }
 
 
@@ -209,8 +242,21 @@ impl CmlClient {
         body: Option<&B>,
         operation: &str,
     ) -> CmlResult<reqwest::Response> {
-        self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.calls.sent();
         tracing::trace!(target: "lakeline::workspace_calls", operation, "calling the workspace");
+        let result = self.request_once(method, url, headers, body, operation).await;
+        self.calls.ended(operation, &result);
+        result
+    }
+
+    async fn request_once<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        url: Url,
+        headers: &[(reqwest::header::HeaderName, String)],
+        body: Option<&B>,
+        operation: &str,
+    ) -> CmlResult<reqwest::Response> {
         let mut request = self.http.request(method, url).header(reqwest::header::AUTHORIZATION, self.key.bearer());
         for (name, value) in headers {
             request = request.header(name, value);

@@ -68,13 +68,19 @@ impl CmlClient {
     /// Calls a deployed model with CML's model protocol. The endpoint is the workspace's
     /// `modelservice.` host, or the workspace itself for Lakeline's local workspace.
     pub async fn call_model(&self, access_key: &str, request: &Value) -> CmlResult<Value> {
+        self.calls.sent();
+        let result = self.call_model_once(access_key, request).await;
+        self.calls.ended("call_model", &result);
+        result
+    }
+
+    async fn call_model_once(&self, access_key: &str, request: &Value) -> CmlResult<Value> {
         let mut url = self.root.clone();
         if let Some(host) = url.host_str().filter(|h| h.parse::<std::net::IpAddr>().is_err() && *h != "localhost") {
             let service = format!("modelservice.{host}");
             url.set_host(Some(&service)).map_err(|_| CmlError::BadBaseUrl(service))?;
         }
         url.set_path("/model");
-        self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let body = serde_json::json!({ "accessKey": access_key, "request": request });
         let response = self
             .http

@@ -44,9 +44,9 @@ fn cross_site(headers: &HeaderMap) -> bool {
     }
 }
 
-/// Files served as they are: nobody needs to be known to fetch them.
+/// Files served as they are, and what monitoring reads: nobody needs to be known to fetch them.
 fn static_file(path: &str) -> bool {
-    path.starts_with("/pkg/") || path == "/favicon.svg" || path == "/healthz"
+    path.starts_with("/pkg/") || matches!(path, "/favicon.svg" | "/healthz" | "/metrics")
 }
 
 /// Paths anyone may fetch: static files, health, the sign-in and set-up pages. Server functions
@@ -155,7 +155,7 @@ mod tests {
         for path in ["/", "/history", "/runs/3", "/settings", "/audit", "/api/events"] {
             assert!(!public(path), "{path}");
         }
-        for path in ["/pkg/lakeline.wasm", "/healthz", "/sign-in", "/setup", "/api/sign_in", "/api/trigger_pipeline"] {
+        for path in ["/pkg/lakeline.wasm", "/healthz", "/metrics", "/sign-in", "/setup", "/api/sign_in", "/api/trigger_pipeline"] {
             assert!(public(path), "{path}");
         }
     }

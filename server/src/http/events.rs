@@ -14,7 +14,9 @@ use super::AppState;
 
 pub async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let receiver = state.backend.tracker.subscribe();
-    let stream = stream::unfold((receiver, state.closing), |(mut receiver, mut closing)| async move {
+    // Counted as open until the stream is dropped (the browser went away, or shutdown).
+    let open = state.metrics.live_connection();
+    let stream = stream::unfold((receiver, state.closing, open), |(mut receiver, mut closing, open)| async move {
         loop {
             let next = tokio::select! {
                 next = receiver.recv() => next,
@@ -24,12 +26,12 @@ pub async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Res
             match next {
                 Ok(changed) => {
                     let event = Event::default().event("changed").json_data(changed).unwrap_or_default();
-                    return Some((Ok(event), (receiver, closing)));
+                    return Some((Ok(event), (receiver, closing, open)));
                 }
                 // Too far behind: tell the browser to refresh whatever it shows.
                 Err(RecvError::Lagged(_)) => {
                     let event = Event::default().event("changed").json_data(domain::Change::resync()).unwrap_or_default();
-                    return Some((Ok(event), (receiver, closing)));
+                    return Some((Ok(event), (receiver, closing, open)));
                 }
                 Err(RecvError::Closed) => return None,
             }

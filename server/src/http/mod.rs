@@ -23,6 +23,7 @@ mod arguments;
 mod deadline;
 mod events;
 mod health;
+pub mod metrics;
 
 /// Everything a request handler may need.
 #[derive(Clone, axum::extract::FromRef)]
@@ -31,16 +32,26 @@ pub struct AppState {
     pub backend: Arc<ServerBackend>,
     /// Turns true when the server is shutting down; long-lived streams end then.
     pub closing: tokio::sync::watch::Receiver<bool>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
-pub fn router(state: AppState, request_timeout: Duration) -> Router {
+/// `/metrics` alone, for serving on an address of its own (`--metrics-listen`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", axum::routing::get(metrics::render)).with_state(state)
+}
+
+/// Everything Lakeline serves; `/metrics` too unless it has an address of its own.
+pub fn router(state: AppState, request_timeout: Duration, metrics_here: bool) -> Router {
     let routes = generate_route_list(App);
     let shared: SharedBackend = state.backend.clone();
     let options = state.leptos_options.clone();
     let site_root = std::path::PathBuf::from(options.site_root.as_ref());
 
-    let router = Router::new()
-        .route("/healthz", axum::routing::get(health::healthz))
+    let mut router = Router::new().route("/healthz", axum::routing::get(health::healthz));
+    if metrics_here {
+        router = router.route("/metrics", axum::routing::get(metrics::render));
+    }
+    let router = router
         .route("/api/events", axum::routing::get(events::events))
         .merge(api_v1::router())
         .merge(assets::router(&site_root, &options.site_pkg_dir))
@@ -50,7 +61,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             move || provide_context(shared.clone()),
             move || shell(options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::observe));
     with_security_headers(router)
         .layer(axum::middleware::from_fn(arguments::readable_arguments))
         .layer(axum::middleware::from_fn_with_state(state.clone(), access::identify))

@@ -139,6 +139,8 @@ pub struct Tracker {
     lock: Mutex<()>,
     jobs: RwLock<Option<[Job; 3]>>,
     clocks: std::sync::Mutex<Clocks>,
+    /// When the next pass is due (the last pass's end plus the pause it chose).
+    due: std::sync::Mutex<Option<Instant>>,
     unanswered: std::sync::Mutex<Option<Unanswered>>,
 }
 
@@ -154,6 +156,7 @@ impl Tracker {
             lock: Mutex::new(()),
             jobs: RwLock::new(None),
             clocks: Default::default(),
+            due: Default::default(),
             unanswered: Default::default(),
         })
     }
@@ -174,6 +177,12 @@ impl Tracker {
         self.definition.read().await.clone()
     }
 
+    /// How late the tracker is: the time since its next pass fell due (zero while on time; it
+    /// grows while a pass hangs on a slow workspace).
+    pub fn lag(&self) -> Duration {
+        self.due.lock().expect("tracker due").map_or(Duration::ZERO, |due| Instant::now().saturating_duration_since(due))
+    }
+
     /// New settings: forget the jobs found under the old names.
     pub async fn set_definition(&self, definition: Definition) {
         *self.definition.write().await = definition;
@@ -191,6 +200,7 @@ impl Tracker {
                     Pace { pause: BETWEEN, active: false }
                 }
             };
+            *self.due.lock().expect("tracker due") = Some(Instant::now() + pace.pause);
             tokio::select! {
                 _ = tokio::time::sleep(pace.pause) => {}
                 _ = self.wake.notified() => {}

@@ -160,6 +160,11 @@ impl Store {
     }
 
     /// The latest deliveries, newest first.
+    /// How many webhook deliveries are in each state: pending, delivered, failed (for `/metrics`).
+    pub async fn count_deliveries(&self) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as("SELECT state, COUNT(*) FROM webhook_deliveries GROUP BY state").fetch_all(self.pool()).await?)
+    }
+
     pub async fn deliveries(&self, limit: i64) -> Result<Vec<DeliveryRow>> {
         Ok(sqlx::query_as(&format!("{DELIVERY} ORDER BY d.id DESC LIMIT ?")).bind(limit).fetch_all(self.pool()).await?)
     }

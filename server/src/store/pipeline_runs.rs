@@ -419,6 +419,11 @@ impl Store {
         Ok(())
     }
 
+    /// How many pipeline runs there are in each status (for `/metrics`).
+    pub async fn count_by_status(&self) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as("SELECT status, COUNT(*) FROM pipeline_runs GROUP BY status").fetch_all(self.pool()).await?)
+    }
+
     /// The runs whose New Batch committed a snapshot, newest snapshot first (the Data page).
     pub async fn snapshot_runs(&self) -> Result<Vec<PipelineRunRow>> {
         Ok(sqlx::query_as("SELECT * FROM pipeline_runs WHERE snapshot_id IS NOT NULL ORDER BY snapshot_committed_at DESC, id DESC").fetch_all(self.pool()).await?)

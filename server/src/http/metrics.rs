@@ -1,0 +1,134 @@
+//! `GET /metrics`: Prometheus metrics in the OpenMetrics text format — HTTP requests and their
+//! latency by route, calls to the workspace by operation and outcome, the tracker's lag, open live
+//! connections, pipeline runs by status and webhook deliveries by state. Counters live in memory
+//! from the start of the process; the runs and deliveries are counted in the database at each
+//! scrape. Served without sign-in, like `/healthz`, on the main address or on its own
+//! (`--metrics-listen`).
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use super::AppState;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: String,
+}
+
+type Latency = Family<RouteLabels, Histogram, fn() -> Histogram>;
+
+/// Lakeline's metrics: the in-memory ones, and the registry that renders them all.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Latency,
+    live_connections: Gauge,
+    tracker_lag: Gauge<f64, AtomicU64>,
+    pipeline_runs: Family<StateLabels, Gauge>,
+    deliveries: Family<StateLabels, Gauge>,
+}
+
+fn latency_buckets() -> Histogram {
+    // 1 ms to about 16 s.
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+impl Metrics {
+    /// Registers everything; the workspace calls are the client's own counters.
+    pub fn new(workspace_calls: &crate::cml::Calls) -> Arc<Metrics> {
+        let mut registry = Registry::with_prefix("lakeline");
+        let m = Metrics {
+            requests: Family::default(),
+            latency: Family::new_with_constructor(latency_buckets as fn() -> Histogram),
+            live_connections: Gauge::default(),
+            tracker_lag: Gauge::default(),
+            pipeline_runs: Family::default(),
+            deliveries: Family::default(),
+            registry: Registry::default(),
+        };
+        registry.register("http_requests", "HTTP requests answered, by method, route and status", m.requests.clone());
+        registry.register("http_request_duration_seconds", "Time to answer an HTTP request, by method and route", m.latency.clone());
+        registry.register("workspace_calls", "HTTP requests sent to the workspace (retries included), by operation and outcome", workspace_calls.by_operation.clone());
+        registry.register("live_connections", "Open live-event streams (/api/events)", m.live_connections.clone());
+        registry.register("tracker_lag_seconds", "How long ago the tracker's next pass fell due (0 while on time)", m.tracker_lag.clone());
+        registry.register("pipeline_runs", "Pipeline runs, by status", m.pipeline_runs.clone());
+        registry.register("webhook_deliveries", "Webhook deliveries, by state (pending, delivered, failed)", m.deliveries.clone());
+        Arc::new(Metrics { registry, ..m })
+    }
+
+    /// Counts an open live stream until the guard is dropped.
+    pub fn live_connection(self: &Arc<Self>) -> LiveConnection {
+        self.live_connections.inc();
+        LiveConnection(self.clone())
+    }
+}
+
+pub struct LiveConnection(Arc<Metrics>);
+
+impl Drop for LiveConnection {
+    fn drop(&mut self) {
+        self.0.live_connections.dec();
+    }
+}
+
+/// Middleware: counts each request and its latency under its route's template (`/runs/{id}`),
+/// or `unmatched`.
+pub async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    metrics.latency.get_or_create(&RouteLabels { method: method.clone(), route: route.clone() }).observe(started.elapsed().as_secs_f64());
+    metrics.requests.get_or_create(&RequestLabels { method, route, status: response.status().as_u16() }).inc();
+    response
+}
+
+pub async fn render(State(state): State<AppState>) -> Response {
+    let metrics = &state.metrics;
+    let store = &state.backend.store;
+    let (runs, deliveries) = match (store.count_by_status().await, store.count_deliveries().await) {
+        (Ok(runs), Ok(deliveries)) => (runs, deliveries),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!(error = %e, "metrics: the database could not be read");
+            return (StatusCode::SERVICE_UNAVAILABLE, "the database could not be read; see Lakeline's log\n").into_response();
+        }
+    };
+    for (family, counts) in [(&metrics.pipeline_runs, runs), (&metrics.deliveries, deliveries)] {
+        family.clear();
+        for (state, count) in counts {
+            family.get_or_create(&StateLabels { state }).set(count);
+        }
+    }
+    metrics.tracker_lag.set(state.backend.tracker.lag().as_secs_f64());
+    let mut text = String::new();
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &metrics.registry) {
+        tracing::warn!(error = %e, "metrics could not be encoded");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()
+}
