@@ -61,24 +61,17 @@ fn latency_buckets() -> Histogram {
 impl Metrics {
     /// Registers everything; the workspace calls are the client's own counters.
     pub fn new(workspace_calls: &crate::cml::Calls) -> Arc<Metrics> {
+        let (requests, live_connections, tracker_lag, pipeline_runs, deliveries) = Default::default();
+        let latency: Latency = Family::new_with_constructor(latency_buckets);
         let mut registry = Registry::with_prefix("lakeline");
-        let m = Metrics {
-            requests: Family::default(),
-            latency: Family::new_with_constructor(latency_buckets as fn() -> Histogram),
-            live_connections: Gauge::default(),
-            tracker_lag: Gauge::default(),
-            pipeline_runs: Family::default(),
-            deliveries: Family::default(),
-            registry: Registry::default(),
-        };
-        registry.register("http_requests", "HTTP requests answered, by method, route and status", m.requests.clone());
-        registry.register("http_request_duration_seconds", "Time to answer an HTTP request, by method and route", m.latency.clone());
+        registry.register("http_requests", "HTTP requests answered, by method, route and status", Family::clone(&requests));
+        registry.register("http_request_duration_seconds", "Time to answer an HTTP request, by method and route", latency.clone());
         registry.register("workspace_calls", "HTTP requests sent to the workspace (retries included), by operation and outcome", workspace_calls.by_operation.clone());
-        registry.register("live_connections", "Open live-event streams (/api/events)", m.live_connections.clone());
-        registry.register("tracker_lag_seconds", "How long ago the tracker's next pass fell due (0 while on time)", m.tracker_lag.clone());
-        registry.register("pipeline_runs", "Pipeline runs, by status", m.pipeline_runs.clone());
-        registry.register("webhook_deliveries", "Webhook deliveries, by state (pending, delivered, failed)", m.deliveries.clone());
-        Arc::new(Metrics { registry, ..m })
+        registry.register("live_connections", "Open live-event streams (/api/events)", Gauge::clone(&live_connections));
+        registry.register("tracker_lag_seconds", "How long ago the tracker's next pass fell due (0 while on time)", Gauge::<f64, AtomicU64>::clone(&tracker_lag));
+        registry.register("pipeline_runs", "Pipeline runs, by status", Family::clone(&pipeline_runs));
+        registry.register("webhook_deliveries", "Webhook deliveries, by state (pending, delivered, failed)", Family::clone(&deliveries));
+        Arc::new(Metrics { registry, requests, latency, live_connections, tracker_lag, pipeline_runs, deliveries })
     }
 
     /// Counts an open live stream until the guard is dropped.
