@@ -52,6 +52,9 @@ impl Schedule {
 
     /// The first time the schedule fires strictly after `t`.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        // Cron times are whole seconds: the search starts from `t`'s second (croner would keep
+        // `t`'s fraction in its answer: 09:00:00.56 for "after 08:59:59.56").
+        let t = chrono::Timelike::with_nanosecond(&t, 0).unwrap_or(t);
         self.cron.find_next_occurrence(&t.with_timezone(&self.timezone), false).ok().map(|next| next.with_timezone(&Utc))
     }
 
@@ -91,6 +94,9 @@ mod tests {
         assert_eq!(hourly.upcoming(utc(10, 30), 2), [utc(11, 30), utc(12, 30)], "strictly after");
         assert!(hourly.fires_between(utc(11, 29), utc(11, 30)));
         assert!(!hourly.fires_between(utc(11, 30), utc(12, 29)));
+        let late = utc(11, 29) + chrono::Duration::milliseconds(59_563);
+        assert_eq!(hourly.next_after(late), Some(utc(11, 30)), "whole seconds, whatever the fraction of the start");
+        assert_eq!(hourly.next_after(utc(11, 30) + chrono::Duration::milliseconds(300)), Some(utc(12, 30)));
     }
 
     #[test]
