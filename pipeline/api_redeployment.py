@@ -113,8 +113,22 @@ def live_run(api, model):
     if not serving:
         return None
     build = max(serving, key=lambda found: found[0])[1]
+    if not model.get("registered_model_id") or not build.get("registered_model_version_id"):
+        raise LookupError(f"the live build {build['id']} was not made from a registered model version")
     version = api.call("GET", f"/registry/models/{model['registered_model_id']}/versions/{build['registered_model_version_id']}")
     return version["model_version_metadata"]["mlflow_metadata"]["run_id"], version["number"]
+
+
+def margin(metric, default):
+    """GATE_<METRIC>_MARGIN: how much lower than the live model's the new model's figure may be."""
+    text = setting(f"GATE_{metric.upper()}_MARGIN", default)
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        fail(f"GATE_{metric.upper()}_MARGIN must be a number from 0 to 1, not {text!r} (Lakeline's Settings set it)")
+    return value
 
 
 def measure(run_id, rows):
@@ -142,7 +156,7 @@ def decide(new, live, margins, forced):
 def quality_gate(run_id, model, api):
     """Measures the new model and the live one on the new run's held-out rows and decides; the
     decision and the figures, as the tags to log."""
-    margins = {m: float(setting(f"GATE_{m.upper()}_MARGIN", default)) for m, default in (("accuracy", "0.03"), ("recall", "0.15"))}
+    margins = {"accuracy": margin("accuracy", "0.03"), "recall": margin("recall", "0.15")}
     forced = setting("QUALITY_GATE", "on").strip().lower() == "off"
     gate = {f"gate_{m}_margin": margins[m] for m in GATE_METRICS}
     try:
@@ -152,7 +166,10 @@ def quality_gate(run_id, model, api):
         return {**gate, "gate_decision": "unmeasured", "gate_reason": f"deployed unmeasured: run {run_id} kept no held-out rows ({e})"}
     new = measure(run_id, rows)
     gate.update({f"gate_{m}": new[m] for m in GATE_METRICS})
-    live = live_run(api, model)
+    try:
+        live = live_run(api, model)
+    except LookupError as e:
+        return {**gate, "gate_decision": "unmeasured", "gate_reason": f"deployed unmeasured: {e}"}
     figures = None
     if live is not None:
         live_run_id, live_version = live
