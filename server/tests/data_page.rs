@@ -4,24 +4,15 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use app::api::*;
 use common::TestApp;
 use reqwest::StatusCode;
 
 async fn chain(app: &TestApp, arguments: &str) -> i64 {
     let id = app.call(TriggerPipeline { arguments: arguments.into(), environment: String::new() }).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let d = app.call(GetPipelineRun { id }).await.unwrap();
-        if !d.run.status.is_active() && d.run.gate.is_some() {
-            assert_eq!(d.run.status, PipelineStatus::Succeeded, "{:?}", d.attempts);
-            return id;
-        }
-        assert!(Instant::now() < deadline, "run {id} did not end: {:?}", d.run);
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let done = app.wait_for_run(id, "the run and its gate decision", |d| !d.run.status.is_active() && d.run.gate.is_some()).await;
+    assert_eq!(done.run.status, PipelineStatus::Succeeded, "{:?}", done.attempts);
+    id
 }
 
 #[tokio::test]

@@ -5,27 +5,13 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use app::api::*;
 use common::TestApp;
 use reqwest::StatusCode;
 
-async fn wait_for(app: &TestApp, id: i64, what: &str, done: impl Fn(&PipelineRunDetail) -> bool) -> PipelineRunDetail {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let detail = app.call(GetPipelineRun { id }).await.unwrap();
-        if done(&detail) {
-            return detail;
-        }
-        assert!(Instant::now() < deadline, "pipeline run {id}: waited in vain for {what}: {:?} {:?}", detail.run, detail.lineage.problems);
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
 async fn chain(app: &TestApp, arguments: &str) -> PipelineRunDetail {
     let id = app.call(TriggerPipeline { arguments: arguments.into(), environment: String::new() }).await.unwrap();
-    let done = wait_for(app, id, "the run and its gate decision", |d| !d.run.status.is_active() && d.run.gate.is_some()).await;
+    let done = app.wait_for_run(id, "the run and its gate decision", |d| !d.run.status.is_active() && d.run.gate.is_some()).await;
     assert_eq!(done.run.status, PipelineStatus::Succeeded, "{:?}", done.attempts);
     done
 }
@@ -39,7 +25,7 @@ async fn a_worse_model_is_gated_and_an_operator_deploys_it_anyway() {
 
     let first = chain(&app, "--seed 106").await;
     assert_eq!(first.run.gate.as_ref().unwrap().decision, GateDecision::First);
-    let first = wait_for(&app, first.run.id, "its deployment", |d| d.run.deployment == Some(DeploymentState::Deployed)).await;
+    let first = app.wait_for_run(first.run.id, "its deployment", |d| d.run.deployment == Some(DeploymentState::Deployed)).await;
     let refused = app.call(DeployAnyway { id: first.run.id }).await.unwrap_err();
     assert!(refused.status == StatusCode::BAD_REQUEST && refused.error.to_string().contains("not held back"), "{refused:?}");
 
@@ -74,7 +60,7 @@ async fn a_worse_model_is_gated_and_an_operator_deploys_it_anyway() {
     let missing = app.call(DeployAnyway { id: 999 }).await.unwrap_err();
     assert_eq!(missing.status, StatusCode::NOT_FOUND, "{missing:?}");
     app.call(DeployAnyway { id: gated.run.id }).await.unwrap();
-    let deployed = wait_for(&app, gated.run.id, "the model deployed anyway", |d| {
+    let deployed = app.wait_for_run(gated.run.id, "the model deployed anyway", |d| {
         !d.run.status.is_active() && d.run.deployment == Some(DeploymentState::Deployed) && d.run.gate.as_ref().is_some_and(|g| g.decision == GateDecision::Overridden)
     })
     .await;
@@ -82,7 +68,7 @@ async fn a_worse_model_is_gated_and_an_operator_deploys_it_anyway() {
     let attempts: Vec<(Stage, i64)> = deployed.attempts.iter().map(|a| (a.stage, a.attempt)).collect();
     assert_eq!(attempts.last(), Some(&(Stage::ApiRedeployment, 2)), "a new attempt of the redeployment: {attempts:?}");
     assert_eq!(deployed.lineage.model_version_number, Some(2));
-    wait_for(&app, first.run.id, "the replaced deployment to show as stopped", |d| d.run.deployment == Some(DeploymentState::Stopped)).await;
+    app.wait_for_run(first.run.id, "the replaced deployment to show as stopped", |d| d.run.deployment == Some(DeploymentState::Stopped)).await;
     assert_eq!(app.call(LatestDeployment {}).await.unwrap().and_then(|d| d.pipeline_run_id), Some(gated.run.id));
     let again = app.call(DeployAnyway { id: gated.run.id }).await.unwrap_err();
     assert_eq!(again.status, StatusCode::BAD_REQUEST, "already deployed: {again:?}");

@@ -236,6 +236,20 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// Reads pipeline run `id` every half second until `done` holds, failing after five minutes
+    /// with what it waited for.
+    pub async fn wait_for_run(&self, id: i64, what: &str, done: impl Fn(&app::api::PipelineRunDetail) -> bool) -> app::api::PipelineRunDetail {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+        loop {
+            let detail = self.call(app::api::GetPipelineRun { id }).await.expect("the run can be read");
+            if done(&detail) {
+                return detail;
+            }
+            assert!(std::time::Instant::now() < deadline, "pipeline run {id}: waited in vain for {what}: {:?} {:?}", detail.run, detail.lineage.problems);
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http.get(self.url(path)).send().await.expect("GET answers")
     }
