@@ -71,3 +71,40 @@ test('three open pages follow a chain live; a replaced deployment shows stopped'
   await pages[2].locator('[data-test="deployment-status"]').waitFor();
   assert.equal(await pages[2].locator('[data-test="deployment-status"]').innerText(), 'deployed');
 });
+
+test('a page whose live stream connects late still shows what changed before it connected', { timeout: 600_000 }, async () => {
+  const { context } = lakeline.browser;
+  const url = lakeline.server.url;
+  // History is rendered, but its live stream is held back (as on a slow network, or while a big
+  // bundle loads) until a whole chain has run: no later change will tell it.
+  const history = await context.newPage();
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await history.route('**/api/events', async (route) => { await held; await route.continue(); });
+  await history.goto(url + '/history', { waitUntil: 'domcontentloaded' });
+  await history.locator('[data-test="history-row"]').first().waitFor();
+  const rowsBefore = await history.locator('[data-test="history-row"]').count();
+  await history.evaluate(() => { window.__sameDocument = true; });
+
+  const pipeline = await context.newPage();
+  await pipeline.goto(url + '/', { waitUntil: 'networkidle' });
+  const current = '[data-test="current-run"] h2 a';
+  const before = await pipeline.locator(current).getAttribute('href');
+  await runChainFrom(pipeline);
+  await pipeline.waitForFunction(
+    ([current, before]) => document.querySelector(current)?.getAttribute('href') !== before
+      && document.querySelector('[data-test="current-run"] [data-test="run-status"]')?.textContent === 'succeeded',
+    [current, before],
+    { timeout: CHAIN_TIMEOUT },
+  );
+  assert.equal(await history.locator('[data-test="history-row"]').count(), rowsBefore, 'nothing arrived while the stream was held');
+
+  release();
+  await history.waitForFunction(
+    (n) => document.querySelectorAll('[data-test="history-row"]').length === n + 1
+      && document.querySelector('[data-test="history-row"] [data-test="history-deployment"]')?.textContent === 'deployed',
+    rowsBefore,
+    { timeout: 30_000 },
+  );
+  assert.equal(await history.evaluate(() => window.__sameDocument), true, 'History was never reloaded');
+});

@@ -9,10 +9,14 @@ use serde_json::Value;
 use crate::cml::{CmlClient, CmlError};
 use crate::store::pipeline_runs::{LineageDetail, LineageIds, PipelineRunRow, StageRow};
 
-/// The New Batch job's own summary of the snapshot it committed, if it wrote one.
-pub async fn batch_summary(client: &CmlClient, project_id: &str, batch_run_id: &str) -> Option<Value> {
-    let bytes = client.download_project_file(project_id, &format!("logs/new_batch/{batch_run_id}.json")).await.ok()?;
-    serde_json::from_slice(&bytes).ok()
+/// The New Batch job's own summary of the snapshot it committed, if it wrote one (`None` also
+/// for a file that is not JSON: the lab's own script writes none).
+pub async fn batch_summary(client: &CmlClient, project_id: &str, batch_run_id: &str) -> Result<Option<Value>, CmlError> {
+    match client.download_project_file(project_id, &format!("logs/new_batch/{batch_run_id}.json")).await {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
+        Err(CmlError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// A summary's field as text: `None` for null or empty.
@@ -53,6 +57,9 @@ pub struct Resolved {
     pub ids: LineageIds,
     pub seen: LineageDetail,
     pub problems: Vec<String>,
+    /// A read failed in a way that may pass (a timeout, a 5xx): resolve again rather than record
+    /// a finished run's lineage without what could not be read.
+    pub retry: bool,
 }
 
 /// Resolves what can be resolved now.
@@ -64,13 +71,21 @@ pub async fn resolve(
     run: &PipelineRunRow,
     stages: &[StageRow],
 ) -> Resolved {
-    let Resolved { ids: mut update, mut seen, mut problems } = Resolved::default();
+    let Resolved { ids: mut update, mut seen, mut problems, mut retry } = Resolved::default();
+    let mut failed = |what: &str, e: &CmlError, problems: &mut Vec<String>| {
+        retry |= e.is_transient();
+        problems.push(format!("{what}: {e}"));
+    };
     let stage = |stage: Stage| stages.iter().find(|s| s.stage == stage);
     let succeeded = |s: Stage| stage(s).is_some_and(|s| s.state == JobRunState::Succeeded);
 
     // Snapshot range, from New Batch's summary.
     if run.lineage.snapshot_id.is_none() && succeeded(Stage::NewBatch) {
-        if let Some(summary) = batch_summary(client, project_id, &stage(Stage::NewBatch).expect("succeeded").job_run_id).await {
+        let summary = batch_summary(client, project_id, &stage(Stage::NewBatch).expect("succeeded").job_run_id).await;
+        if let Err(e) = &summary {
+            failed("could not read New Batch's summary", e, &mut problems);
+        }
+        if let Ok(Some(summary)) = summary {
             update.snapshot_id = json_text(&summary["snapshot_id"]);
             update.parent_snapshot_id = json_text(&summary["parent_id"]);
             update.snapshot_committed_at = json_text(&summary["committed_at"]);
@@ -96,13 +111,16 @@ pub async fn resolve(
                     }
                     None => problems.push(format!("no run of experiment {experiment_name:?} is tagged with snapshot {}", snapshot.as_deref().unwrap_or("?"))),
                 },
-                Err(e) => problems.push(format!("could not list the experiment's runs: {e}")),
+                Err(e) => failed("could not list the experiment's runs", &e, &mut problems),
             },
             Ok(None) => problems.push(format!("experiment {experiment_name:?} does not exist")),
-            Err(e) => problems.push(format!("could not look up the experiment: {e}")),
+            Err(e) => failed("could not look up the experiment", &e, &mut problems),
         }
     } else if let (Some(experiment_id), Some(run_id)) = (&run.lineage.experiment_id, &run.lineage.experiment_run_id) {
-        experiment_run = client.get_experiment_run(project_id, experiment_id, run_id).await.ok();
+        match client.get_experiment_run(project_id, experiment_id, run_id).await {
+            Ok(found) => experiment_run = Some(found),
+            Err(e) => failed("could not read the experiment run", &e, &mut problems),
+        }
     }
     if let Some(er) = &experiment_run {
         seen.fill_experiment_run(er);
@@ -147,7 +165,7 @@ pub async fn resolve(
                             }
                         }
                         Ok(None) => problems.push(format!("no model build was made from version {}", meta.model_version_id)),
-                        Err(e) => problems.push(format!("could not list model builds: {e}")),
+                        Err(e) => failed("could not list model builds", &e, &mut problems),
                     }
                 }
                 // A gated model is not registered: the live model serves on (the gate says why).
@@ -156,7 +174,7 @@ pub async fn resolve(
             }
         }
     }
-    Resolved { ids: update, seen, problems }
+    Resolved { ids: update, seen, problems, retry }
 }
 
 /// The build made from a registered version (by its id), its model, and its newest deployment.

@@ -442,9 +442,13 @@ impl Tracker {
     async fn resolve_lineage(&self, id: i64) -> Result<(), TrackerError> {
         let Some((run, stages)) = self.store.pipeline_run(id).await? else { return Ok(()) };
         let definition = self.definition().await;
-        let lineage::Resolved { ids: update, seen, problems } =
+        let lineage::Resolved { ids: update, seen, problems, retry } =
             lineage::resolve(&self.client, &self.project_id, &definition.settings, &definition.experiment_name(), &run, &stages).await;
-        let finished = !run.status.is_active();
+        // A finished run's lineage is final once nothing failed that may pass on the next pass.
+        let finished = !run.status.is_active() && !retry;
+        if retry {
+            tracing::info!(?problems, pipeline_run = id, "lineage not resolved yet; trying again on the next pass");
+        }
         if !problems.is_empty() && finished {
             tracing::info!(?problems, "lineage only partly resolved");
         }
@@ -760,7 +764,7 @@ impl Tracker {
             return Ok(Some((snapshot.clone(), run.lineage.parent_snapshot_id.clone())));
         }
         let Some(batch) = stages.iter().find(|s| s.stage == Stage::NewBatch && s.state == JobRunState::Succeeded) else { return Ok(None) };
-        let Some(summary) = lineage::batch_summary(&self.client, &self.project_id, &batch.job_run_id).await else { return Ok(None) };
+        let Some(summary) = lineage::batch_summary(&self.client, &self.project_id, &batch.job_run_id).await? else { return Ok(None) };
         Ok(lineage::json_text(&summary["snapshot_id"]).map(|snapshot| (snapshot, lineage::json_text(&summary["parent_id"]))))
     }
 
