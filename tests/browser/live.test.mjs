@@ -75,6 +75,9 @@ test('three open pages follow a chain live; a replaced deployment shows stopped'
 test('a page whose live stream connects late still shows what changed before it connected', { timeout: 600_000 }, async () => {
   const { context } = lakeline.browser;
   const url = lakeline.server.url;
+  // The last test's pages go: a browser opens at most 6 connections to one HTTP/1.1 server, and
+  // each open page holds one for its live stream.
+  for (const open of context.pages()) await open.close();
   // History is rendered, but its live stream is held back (as on a slow network, or while a big
   // bundle loads) until a whole chain has run: no later change will tell it.
   const history = await context.newPage();
