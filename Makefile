@@ -6,7 +6,7 @@ ENV := target/toolchain.env
 WITH_TOOLCHAIN := source $(ENV) &&
 LEPTOS_BUILD := cargo leptos build $${LAKELINE_LIB_CARGO_ARGS:+--lib-cargo-args="$$LAKELINE_LIB_CARGO_ARGS"}
 
-.PHONY: run test build toolchain test-rust test-browser check-test-logs release bench
+.PHONY: run test build toolchain test-rust test-browser check-test-logs release bench cml-application
 # Where the tests write their servers' logs and the secrets they used (checked by check-test-logs).
 TEST_LOGS := $(CURDIR)/target/test-logs
 
@@ -41,6 +41,12 @@ check-test-logs:
 release: toolchain
 	$(WITH_TOOLCHAIN) $(LEPTOS_BUILD) --release
 	scripts/precompress.sh target/site
+
+## Lakeline as a CML Application: the optimised build laid out for the project that holds the
+## pipeline (target/cml-application/lakeline.tar.gz; README, "Inside CML as an Application").
+cml-application: release
+	scripts/cml-application.sh target/cml-application target/release/lakeline target/site
+	tar -czf target/cml-application/lakeline.tar.gz -C target/cml-application lakeline
 
 ## Benchmarks (print numbers, assert nothing): history with 10,000 runs; what serving the front end
 ## costs the server; what live pages cost the workspace (calls per minute idle and per chain for 0, 3 and 20 pages) and how fast changes reach them.

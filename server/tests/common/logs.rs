@@ -74,3 +74,12 @@ pub fn secret(value: &str) {
         let _ = writeln!(file.lock().unwrap_or_else(|e| e.into_inner()), "{value}");
     }
 }
+
+/// Keeps the log of a process a test started (not through `init`'s subscriber) with the run's
+/// other logs, so that the check of secrets covers it too.
+pub fn save(name: &str, text: &str) {
+    if let Some(dir) = dir() {
+        std::fs::create_dir_all(&dir).expect("the test log directory");
+        std::fs::write(dir.join(file_name(&format!("{name}.log"))), text).expect("a test log file");
+    }
+}

@@ -261,24 +261,7 @@ impl TestApp {
         F: ServerFn + Serialize,
         F::Output: DeserializeOwned,
     {
-        let body = serde_qs::to_string(&args).expect("arguments encode");
-        let response = self
-            .http
-            .post(self.url(F::PATH))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("accept", "application/json")
-            .body(body)
-            .send()
-            .await
-            .expect("the server function answers");
-        let status = response.status();
-        let text = response.text().await.expect("a body");
-        if status.is_success() {
-            Ok(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e} in {text}", F::PATH)))
-        } else {
-            let error = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} failed with {status} and an unreadable error ({e}): {text}", F::PATH));
-            Err(Refused { status, error })
-        }
+        call_server_fn(|path| self.http.post(self.url(path)), args).await
     }
 
     /// The app's own database, opened beside the running server.
@@ -320,5 +303,30 @@ impl Drop for TestProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Calls a server function as the browser does (URL-encoded arguments, a typed answer or
+/// refusal) with the request `post` makes for its path (a POST, with the caller's headers).
+pub async fn call_server_fn<F>(post: impl FnOnce(&str) -> reqwest::RequestBuilder, args: F) -> Result<F::Output, Refused>
+where
+    F: ServerFn + Serialize,
+    F::Output: DeserializeOwned,
+{
+    let body = serde_qs::to_string(&args).expect("arguments encode");
+    let response = post(F::PATH)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("the server function answers");
+    let status = response.status();
+    let text = response.text().await.expect("a body");
+    if status.is_success() {
+        Ok(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e} in {text}", F::PATH)))
+    } else {
+        let error = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} failed with {status} and an unreadable error ({e}): {text}", F::PATH));
+        Err(Refused { status, error })
     }
 }
