@@ -5,6 +5,8 @@
 use cml_api::ExperimentRun;
 use domain::{BatchFigures, DeploymentState, JobRunState, PipelineSettings, QualityGate, Stage};
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use crate::cml::{CmlClient, CmlError};
 use crate::store::pipeline_runs::{LineageDetail, LineageIds, PipelineRunRow, StageRow};
@@ -62,8 +64,41 @@ pub struct Resolved {
     pub retry: bool,
 }
 
+/// Ids that stay the same from one pipeline run to the next, kept so that each run's resolution
+/// does not look them up again: experiments' ids by name, and the model the redeployment builds
+/// into. One that went stale (deleted in the workspace) is forgotten when a read with it fails.
+#[derive(Debug, Default)]
+pub struct Known {
+    experiments: Mutex<HashMap<String, String>>,
+    model: Mutex<Option<cml_api::Model>>,
+}
+
+impl Known {
+    fn experiment(&self, name: &str) -> Option<String> {
+        self.experiments.lock().expect("known ids").get(name).cloned()
+    }
+
+    fn set_experiment(&self, name: &str, id: Option<&str>) {
+        let mut experiments = self.experiments.lock().expect("known ids");
+        match id {
+            Some(id) => experiments.insert(name.to_string(), id.to_string()),
+            None => experiments.remove(name),
+        };
+    }
+
+    fn model(&self) -> Option<cml_api::Model> {
+        self.model.lock().expect("known ids").clone()
+    }
+
+    fn set_model(&self, model: Option<&cml_api::Model>) {
+        *self.model.lock().expect("known ids") = model.cloned();
+    }
+}
+
 /// Resolves what can be resolved now.
+#[allow(clippy::too_many_arguments)]
 pub async fn resolve(
+    known: &Known,
     client: &CmlClient,
     project_id: &str,
     settings: &PipelineSettings,
@@ -72,8 +107,9 @@ pub async fn resolve(
     stages: &[StageRow],
 ) -> Resolved {
     let Resolved { ids: mut update, mut seen, mut problems, mut retry } = Resolved::default();
-    let mut failed = |what: &str, e: &CmlError, problems: &mut Vec<String>| {
-        retry |= e.is_transient();
+    // A read that failed: said in words, and tried again next pass when it may pass then.
+    let failed = |what: &str, e: &CmlError, problems: &mut Vec<String>, retry: &mut bool| {
+        *retry |= e.is_transient();
         problems.push(format!("{what}: {e}"));
     };
     let stage = |stage: Stage| stages.iter().find(|s| s.stage == stage);
@@ -83,7 +119,7 @@ pub async fn resolve(
     if run.lineage.snapshot_id.is_none() && succeeded(Stage::NewBatch) {
         let summary = batch_summary(client, project_id, &stage(Stage::NewBatch).expect("succeeded").job_run_id).await;
         if let Err(e) = &summary {
-            failed("could not read New Batch's summary", e, &mut problems);
+            failed("could not read New Batch's summary", e, &mut problems, &mut retry);
         }
         if let Ok(Some(summary)) = summary {
             update.snapshot_id = json_text(&summary["snapshot_id"]);
@@ -101,25 +137,38 @@ pub async fn resolve(
     // The experiment run the retrain logged.
     let mut experiment_run: Option<ExperimentRun> = None;
     if succeeded(Stage::RetrainXgboost) && run.lineage.experiment_run_id.is_none() {
-        match client.find_experiment(project_id, experiment_name).await {
-            Ok(Some(experiment)) => match client.list_experiment_runs(project_id, &experiment.id).await {
-                Ok(runs) => match pick_experiment_run(&runs, snapshot.as_deref(), stage(Stage::RetrainXgboost)) {
-                    Some(found) => {
-                        update.experiment_id = Some(experiment.id.clone());
-                        update.experiment_run_id = Some(found.id.clone());
-                        experiment_run = Some(found.clone());
+        let cached = known.experiment(experiment_name);
+        let experiment_id = match &cached {
+            Some(id) => Ok(Some(id.clone())),
+            None => client.find_experiment(project_id, experiment_name).await.map(|e| e.map(|e| e.id)),
+        };
+        match experiment_id {
+            Ok(Some(experiment_id)) => match client.list_experiment_runs(project_id, &experiment_id).await {
+                Ok(runs) => {
+                    known.set_experiment(experiment_name, Some(&experiment_id));
+                    match pick_experiment_run(&runs, snapshot.as_deref(), stage(Stage::RetrainXgboost)) {
+                        Some(found) => {
+                            update.experiment_id = Some(experiment_id.clone());
+                            update.experiment_run_id = Some(found.id.clone());
+                            experiment_run = Some(found.clone());
+                        }
+                        None => problems.push(format!("no run of experiment {experiment_name:?} is tagged with snapshot {}", snapshot.as_deref().unwrap_or("?"))),
                     }
-                    None => problems.push(format!("no run of experiment {experiment_name:?} is tagged with snapshot {}", snapshot.as_deref().unwrap_or("?"))),
-                },
-                Err(e) => failed("could not list the experiment's runs", &e, &mut problems),
+                }
+                Err(e) => {
+                    // An id kept from before may be stale: look it up again next time.
+                    known.set_experiment(experiment_name, None);
+                    retry |= cached.is_some();
+                    failed("could not list the experiment's runs", &e, &mut problems, &mut retry);
+                }
             },
             Ok(None) => problems.push(format!("experiment {experiment_name:?} does not exist")),
-            Err(e) => failed("could not look up the experiment", &e, &mut problems),
+            Err(e) => failed("could not look up the experiment", &e, &mut problems, &mut retry),
         }
     } else if let (Some(experiment_id), Some(run_id)) = (&run.lineage.experiment_id, &run.lineage.experiment_run_id) {
         match client.get_experiment_run(project_id, experiment_id, run_id).await {
             Ok(found) => experiment_run = Some(found),
-            Err(e) => failed("could not read the experiment run", &e, &mut problems),
+            Err(e) => failed("could not read the experiment run", &e, &mut problems, &mut retry),
         }
     }
     if let Some(er) = &experiment_run {
@@ -150,7 +199,7 @@ pub async fn resolve(
                     update.registered_model_id = Some(meta.model_id.clone());
                     update.model_version_id = Some(meta.model_version_id.clone());
                     update.model_version_number = Some(meta.version_number as i64);
-                    match find_build(client, project_id, &meta.model_version_id).await {
+                    match find_build(known, client, project_id, &meta.model_version_id).await {
                         Ok(Some((model, build, deployment))) => {
                             seen.model_name = Some(model.name);
                             seen.build_status = Some(build.status);
@@ -165,7 +214,7 @@ pub async fn resolve(
                             }
                         }
                         Ok(None) => problems.push(format!("no model build was made from version {}", meta.model_version_id)),
-                        Err(e) => failed("could not list model builds", &e, &mut problems),
+                        Err(e) => failed("could not list model builds", &e, &mut problems, &mut retry),
                     }
                 }
                 // A gated model is not registered: the live model serves on (the gate says why).
@@ -180,14 +229,36 @@ pub async fn resolve(
 /// The build made from a registered version (by its id), its model, and its newest deployment.
 type FoundBuild = (cml_api::Model, cml_api::ModelBuild, Option<(String, String)>);
 
-async fn find_build(client: &CmlClient, project_id: &str, version_id: &str) -> Result<Option<FoundBuild>, CmlError> {
+/// Looks in the model the last build was found in first (the redeployment builds into the same
+/// model each time), then in every model.
+async fn find_build(known: &Known, client: &CmlClient, project_id: &str, version_id: &str) -> Result<Option<FoundBuild>, CmlError> {
+    let cached = known.model();
+    if let Some(model) = &cached {
+        match build_in(client, project_id, model, version_id).await {
+            Ok(Some(found)) => return Ok(Some(found)),
+            Ok(None) => {}
+            Err(CmlError::NotFound { .. }) => known.set_model(None),
+            Err(e) => return Err(e),
+        }
+    }
     for model in client.list_models(project_id).await? {
-        for build in client.list_model_builds(project_id, &model.id).await? {
-            if build.registered_model_version_id == version_id {
-                let deployments = client.list_model_deployments(project_id, &model.id, &build.id).await?;
-                let newest = deployments.into_iter().max_by_key(|d| d.created_at).map(|d| (d.id, d.status));
-                return Ok(Some((model, build, newest)));
-            }
+        if cached.as_ref().is_some_and(|c| c.id == model.id) {
+            continue;
+        }
+        if let Some(found) = build_in(client, project_id, &model, version_id).await? {
+            known.set_model(Some(&model));
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+async fn build_in(client: &CmlClient, project_id: &str, model: &cml_api::Model, version_id: &str) -> Result<Option<FoundBuild>, CmlError> {
+    for build in client.list_model_builds(project_id, &model.id).await? {
+        if build.registered_model_version_id == version_id {
+            let deployments = client.list_model_deployments(project_id, &model.id, &build.id).await?;
+            let newest = deployments.into_iter().max_by_key(|d| d.created_at).map(|d| (d.id, d.status));
+            return Ok(Some((model.clone(), build, newest)));
         }
     }
     Ok(None)

@@ -39,17 +39,22 @@ pub const NEAR: Duration = Duration::from_secs(1);
 pub const FAST: Duration = Duration::from_millis(500);
 /// How often all three jobs (runs started anywhere, by anyone) and the live deployment are read.
 pub const FULL_EVERY: Duration = Duration::from_secs(180);
-/// How long after a job run starts running a quick failure is still likely.
-const START_WINDOW: chrono::Duration = chrono::Duration::seconds(2);
+/// How long after a job run starts running a quick failure is still likely: one read in it.
+const START_WINDOW: chrono::Duration = chrono::Duration::seconds(1);
 /// How long a stage may sit scheduled, starting or stopping before it is looked at less often
 /// (a runtime being prepared can take minutes).
 const WAIT_WINDOW: chrono::Duration = chrono::Duration::seconds(30);
 /// How long after a stage succeeded its dependent is awaited closely.
 const AWAIT_WINDOW: chrono::Duration = chrono::Duration::seconds(5);
-/// Around a stage's predicted end: a fifth of the prediction before and after it, at least this
-/// much before and this much after (durations vary with the machine's load and the data).
-const END_BEFORE: chrono::Duration = chrono::Duration::seconds(1);
-const END_AFTER: chrono::Duration = chrono::Duration::seconds(2);
+/// Around a stage's predicted end: from a little before its shortest recent duration to a little
+/// after its longest (the extremes dropped once there are enough: one slow run on a busy machine
+/// should not keep every later run polled closely for long).
+const END_BEFORE: chrono::Duration = chrono::Duration::milliseconds(500);
+const END_AFTER: chrono::Duration = chrono::Duration::seconds(1);
+/// Recent durations a stage's end is predicted from.
+const DURATIONS: i64 = 6;
+/// A window wider than this (durations that vary a lot) is polled at [`NEAR`], not [`FAST`].
+const WIDE_WINDOW: chrono::Duration = chrono::Duration::seconds(8);
 /// How long after a stage starts running its log is first read, and how often after that.
 pub const LOG_FIRST: Duration = Duration::from_secs(5);
 pub const LOG_EVERY: Duration = Duration::from_secs(20);
@@ -142,6 +147,8 @@ pub struct Tracker {
     /// When the next pass is due (the last pass's end plus the pause it chose).
     due: std::sync::Mutex<Option<Instant>>,
     unanswered: std::sync::Mutex<Option<Unanswered>>,
+    /// Ids lineage resolution keeps from one pipeline run to the next.
+    known: lineage::Known,
 }
 
 impl Tracker {
@@ -158,6 +165,7 @@ impl Tracker {
             clocks: Default::default(),
             due: Default::default(),
             unanswered: Default::default(),
+            known: Default::default(),
         })
     }
 
@@ -311,13 +319,7 @@ impl Tracker {
             _ => None,
         };
         let since = Utc::now() - entered.unwrap_or(last.created_at);
-        let expected = if last.state == JobRunState::Running {
-            let mut past = self.store.recent_durations(last.stage, 5).await?;
-            past.sort();
-            past.get(past.len() / 2).copied()
-        } else {
-            None
-        };
+        let expected = if last.state == JobRunState::Running { end_window(self.store.recent_durations(last.stage, DURATIONS).await?) } else { None };
         Ok(Pace { pause: pause_for(last.state, since, expected), active: true })
     }
 
@@ -443,7 +445,7 @@ impl Tracker {
         let Some((run, stages)) = self.store.pipeline_run(id).await? else { return Ok(()) };
         let definition = self.definition().await;
         let lineage::Resolved { ids: update, seen, problems, retry } =
-            lineage::resolve(&self.client, &self.project_id, &definition.settings, &definition.experiment_name(), &run, &stages).await;
+            lineage::resolve(&self.known, &self.client, &self.project_id, &definition.settings, &definition.experiment_name(), &run, &stages).await;
         // A finished run's lineage is final once nothing failed that may pass on the next pass.
         let finished = !run.status.is_active() && !retry;
         if retry {
@@ -842,26 +844,41 @@ impl Tracker {
 /// The pause before the next look at a chain whose newest stage has been in `state` for `since`
 /// and usually runs for `expected` (the median of its recent successes): short when a
 /// transition is likely, longer in between, never past the start of the expected end.
-pub fn pause_for(state: JobRunState, since: chrono::Duration, expected: Option<chrono::Duration>) -> Duration {
+pub fn pause_for(state: JobRunState, since: chrono::Duration, end: Option<EndWindow>) -> Duration {
     match state {
         // Its dependent is awaited: the workspace starts it at once.
         JobRunState::Succeeded if since < AWAIT_WINDOW => FAST,
         JobRunState::Scheduling | JobRunState::Starting | JobRunState::Stopping if since < WAIT_WINDOW => NEAR,
         JobRunState::Running if since < START_WINDOW => NEAR,
         JobRunState::Running => {
-            let Some(expected) = expected else { return BETWEEN };
-            let margin = expected / 5;
-            let (window_start, window_end) = (expected - margin.max(END_BEFORE), expected + margin.max(END_AFTER));
-            if since >= window_start && since <= window_end {
-                FAST
-            } else if since < window_start {
-                (window_start - since).to_std().unwrap_or(BETWEEN).clamp(FAST, BETWEEN)
+            let Some(EndWindow { from, to }) = end else { return BETWEEN };
+            if since >= from && since <= to {
+                if to - from > WIDE_WINDOW { NEAR } else { FAST }
+            } else if since < from {
+                (from - since).to_std().unwrap_or(BETWEEN).clamp(FAST, BETWEEN)
             } else {
                 BETWEEN
             }
         }
         _ => BETWEEN,
     }
+}
+
+/// When a running stage's end is likely, as time since it started running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndWindow {
+    pub from: chrono::Duration,
+    pub to: chrono::Duration,
+}
+
+/// The window from a stage's recent durations (none without any).
+pub fn end_window(mut past: Vec<chrono::Duration>) -> Option<EndWindow> {
+    past.sort();
+    if past.len() >= 4 {
+        past.remove(0);
+        past.pop();
+    }
+    Some(EndWindow { from: *past.first()? - END_BEFORE, to: *past.last()? + END_AFTER })
 }
 
 #[cfg(test)]
@@ -885,19 +902,26 @@ mod tests {
         }
         assert_eq!(pause_for(Succeeded, secs(1), None), FAST, "a dependent awaited");
         assert_eq!(pause_for(Succeeded, secs(60), None), BETWEEN, "a dependent that does not come");
-        assert_eq!(pause_for(Running, millis(1500), Some(secs(60))), NEAR, "just after a start");
+        let window = |from: i64, to: i64| Some(EndWindow { from: millis(from), to: millis(to) });
+        assert_eq!(pause_for(Running, millis(500), window(59_500, 61_000)), NEAR, "just after a start");
         assert_eq!(pause_for(Running, secs(20), None), BETWEEN, "no history: steady");
-        assert_eq!(pause_for(Running, secs(20), Some(secs(60))), BETWEEN, "far from the expected end");
-        assert_eq!(pause_for(Running, secs(4), Some(secs(8))), Duration::from_millis(2400), "up to the window, not past it");
-        assert_eq!(pause_for(Running, millis(6_800), Some(secs(8))), FAST, "never shorter than FAST");
-        assert_eq!(pause_for(Running, millis(7_500), Some(secs(8))), FAST, "near the expected end");
-        assert_eq!(pause_for(Running, secs(10), Some(secs(8))), FAST, "a little late");
-        assert_eq!(pause_for(Running, millis(10_100), Some(secs(8))), BETWEEN, "later than usual");
-        assert_eq!(pause_for(Running, secs(90), Some(secs(60))), BETWEEN, "much later than usual");
-        assert_eq!(pause_for(Running, secs(47), Some(secs(60))), Duration::from_secs(1), "a long stage's window is a fifth of it");
-        assert_eq!(pause_for(Running, secs(49), Some(secs(60))), FAST);
-        assert_eq!(pause_for(Running, secs(72), Some(secs(60))), FAST);
-        assert_eq!(pause_for(Running, secs(73), Some(secs(60))), BETWEEN);
+        assert_eq!(pause_for(Running, secs(20), window(59_500, 61_000)), BETWEEN, "far from the expected end");
+        assert_eq!(pause_for(Running, secs(4), window(6_400, 9_000)), Duration::from_millis(2400), "up to the window, not past it");
+        assert_eq!(pause_for(Running, millis(6_000), window(6_400, 9_000)), FAST, "never shorter than FAST");
+        assert_eq!(pause_for(Running, millis(7_500), window(6_400, 9_000)), FAST, "in the window");
+        assert_eq!(pause_for(Running, secs(9), window(6_400, 9_000)), FAST, "at its end");
+        assert_eq!(pause_for(Running, millis(9_100), window(6_400, 9_000)), BETWEEN, "later than usual");
+        assert_eq!(pause_for(Running, secs(30), window(20_000, 40_000)), NEAR, "durations that vary a lot: a wide window, polled less closely");
         assert_eq!(pause_for(Failed, secs(1), None), BETWEEN, "nothing follows a failure");
+    }
+
+    #[test]
+    fn a_stages_end_is_expected_within_its_recent_durations() {
+        assert_eq!(end_window(vec![]), None);
+        assert_eq!(end_window(vec![secs(10)]), Some(EndWindow { from: millis(9_500), to: secs(11) }));
+        assert_eq!(end_window(vec![secs(12), secs(10)]), Some(EndWindow { from: millis(9_500), to: secs(13) }));
+        // With four or more, the shortest and the longest are dropped: one slow run on a busy
+        // machine does not widen the window for every later run.
+        assert_eq!(end_window(vec![secs(5), secs(60), secs(6), secs(5), secs(7)]), Some(EndWindow { from: millis(4_500), to: secs(8) }));
     }
 }
