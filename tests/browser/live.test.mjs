@@ -111,3 +111,45 @@ test('a page whose live stream connects late still shows what changed before it 
   );
   assert.equal(await history.evaluate(() => window.__sameDocument), true, 'History was never reloaded');
 });
+
+test('hidden tabs give their live connection back: eight tabs on one server all follow', { timeout: 600_000 }, async () => {
+  const { context } = lakeline.browser;
+  const url = lakeline.server.url;
+  for (const open of context.pages()) await open.close();
+  // As the browser does when a tab goes to the background (or comes back).
+  const setHidden = (page, hidden) => page.evaluate((hidden) => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+  // More tabs than the six connections a browser keeps to one HTTP/1.1 server: each tab but the
+  // last is put in the background once loaded.
+  const tabs = [];
+  for (let i = 0; i < 8; i++) {
+    const tab = await context.newPage();
+    await tab.goto(url + '/', { waitUntil: 'networkidle' });
+    await tab.evaluate(() => { window.__sameDocument = true; });
+    if (i < 7) await setHidden(tab, true);
+    tabs.push(tab);
+  }
+  const front = tabs[7];
+  const current = '[data-test="current-run"] h2 a';
+  const before = await front.locator(current).getAttribute('href');
+  await runChainFrom(front);
+  await front.waitForFunction(
+    ([current, before]) => document.querySelector(current)?.getAttribute('href') !== before
+      && document.querySelector('[data-test="current-run"] [data-test="run-status"]')?.textContent === 'succeeded',
+    [current, before],
+    { timeout: CHAIN_TIMEOUT },
+  );
+  const run = await front.locator(current).getAttribute('href');
+
+  // A background tab brought back shows the run it missed, without a reload.
+  await setHidden(tabs[0], false);
+  await tabs[0].waitForFunction(
+    (run) => document.querySelector('[data-test="current-run"] h2 a')?.getAttribute('href') === run
+      && document.querySelector('[data-test="current-run"] [data-test="run-status"]')?.textContent === 'succeeded',
+    run,
+    { timeout: 30_000 },
+  );
+  assert.equal(await tabs[0].evaluate(() => window.__sameDocument), true, 'the tab was never reloaded');
+});
