@@ -46,14 +46,15 @@ const START_WINDOW: chrono::Duration = chrono::Duration::seconds(1);
 const WAIT_WINDOW: chrono::Duration = chrono::Duration::seconds(30);
 /// How long after a stage succeeded its dependent is awaited closely.
 const AWAIT_WINDOW: chrono::Duration = chrono::Duration::seconds(5);
-/// Around a stage's predicted end: from a little before its shortest recent duration to a little
-/// after its longest (the extremes dropped once there are enough: one slow run on a busy machine
-/// should not keep every later run polled closely for long).
-const END_BEFORE: chrono::Duration = chrono::Duration::milliseconds(500);
-const END_AFTER: chrono::Duration = chrono::Duration::seconds(1);
+/// Around a stage's predicted end (the median of its recent durations): a fifth of it before and
+/// after, at least this much before and this much after (durations vary with the machine's load
+/// and the data; a narrower window, from the shortest to the longest recent duration, measured
+/// ends seen 4 s late at p95 once pages loaded the machine).
+const END_BEFORE: chrono::Duration = chrono::Duration::seconds(1);
+const END_AFTER: chrono::Duration = chrono::Duration::seconds(2);
 /// Recent durations a stage's end is predicted from.
-const DURATIONS: i64 = 6;
-/// A window wider than this (durations that vary a lot) is polled at [`NEAR`], not [`FAST`].
+const DURATIONS: i64 = 5;
+/// A window wider than this (a long stage) is polled at [`NEAR`], not [`FAST`].
 const WIDE_WINDOW: chrono::Duration = chrono::Duration::seconds(8);
 /// How long after a stage starts running its log is first read, and how often after that.
 pub const LOG_FIRST: Duration = Duration::from_secs(5);
@@ -874,11 +875,9 @@ pub struct EndWindow {
 /// The window from a stage's recent durations (none without any).
 pub fn end_window(mut past: Vec<chrono::Duration>) -> Option<EndWindow> {
     past.sort();
-    if past.len() >= 4 {
-        past.remove(0);
-        past.pop();
-    }
-    Some(EndWindow { from: *past.first()? - END_BEFORE, to: *past.last()? + END_AFTER })
+    let median = *past.get(past.len() / 2)?;
+    let margin = median / 5;
+    Some(EndWindow { from: median - margin.max(END_BEFORE), to: median + margin.max(END_AFTER) })
 }
 
 #[cfg(test)]
@@ -911,17 +910,16 @@ mod tests {
         assert_eq!(pause_for(Running, millis(7_500), window(6_400, 9_000)), FAST, "in the window");
         assert_eq!(pause_for(Running, secs(9), window(6_400, 9_000)), FAST, "at its end");
         assert_eq!(pause_for(Running, millis(9_100), window(6_400, 9_000)), BETWEEN, "later than usual");
-        assert_eq!(pause_for(Running, secs(30), window(20_000, 40_000)), NEAR, "durations that vary a lot: a wide window, polled less closely");
+        assert_eq!(pause_for(Running, secs(30), window(20_000, 40_000)), NEAR, "a long stage's window is wide: polled less closely");
         assert_eq!(pause_for(Failed, secs(1), None), BETWEEN, "nothing follows a failure");
     }
 
     #[test]
-    fn a_stages_end_is_expected_within_its_recent_durations() {
+    fn a_stages_end_is_expected_around_the_median_of_its_recent_durations() {
         assert_eq!(end_window(vec![]), None);
-        assert_eq!(end_window(vec![secs(10)]), Some(EndWindow { from: millis(9_500), to: secs(11) }));
-        assert_eq!(end_window(vec![secs(12), secs(10)]), Some(EndWindow { from: millis(9_500), to: secs(13) }));
-        // With four or more, the shortest and the longest are dropped: one slow run on a busy
-        // machine does not widen the window for every later run.
-        assert_eq!(end_window(vec![secs(5), secs(60), secs(6), secs(5), secs(7)]), Some(EndWindow { from: millis(4_500), to: secs(8) }));
+        assert_eq!(end_window(vec![secs(10)]), Some(EndWindow { from: secs(8), to: secs(12) }));
+        assert_eq!(end_window(vec![secs(4), secs(3), secs(5)]), Some(EndWindow { from: secs(3), to: secs(6) }), "at least 1 s before and 2 s after");
+        // One slow run on a busy machine does not move the window.
+        assert_eq!(end_window(vec![secs(60), secs(60), secs(61), secs(59), secs(300)]), Some(EndWindow { from: secs(48), to: secs(72) }));
     }
 }
