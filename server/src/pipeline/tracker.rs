@@ -58,7 +58,7 @@ const DURATIONS: i64 = 5;
 const WIDE_WINDOW: chrono::Duration = chrono::Duration::seconds(8);
 /// How long after a stage starts running its log is first read, and how often after that.
 pub const LOG_FIRST: Duration = Duration::from_secs(5);
-pub const LOG_EVERY: Duration = Duration::from_secs(20);
+pub const LOG_EVERY: Duration = Duration::from_secs(30);
 /// How much of a log is kept: its last bytes.
 pub const LOG_TAIL: usize = 16 * 1024;
 /// Job runs read per listing (newest first).
