@@ -843,7 +843,7 @@ impl Tracker {
 }
 
 /// The pause before the next look at a chain whose newest stage has been in `state` for `since`
-/// and usually runs for `expected` (the median of its recent successes): short when a
+/// and, while running, usually ends within `end` (from its recent successes): short when a
 /// transition is likely, longer in between, never past the start of the expected end.
 pub fn pause_for(state: JobRunState, since: chrono::Duration, end: Option<EndWindow>) -> Duration {
     match state {
