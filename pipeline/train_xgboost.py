@@ -150,8 +150,11 @@ def main():
     model, accuracy, recall, holdout = fit(frame)
     log.info("accuracy %.4f recall %.4f", accuracy, recall)
 
-    mlflow.set_experiment(experiment)
-    with mlflow.start_run(run_name=f"retrain-{snapshot_id}") as run:
+    # The experiment's id, passed on explicitly: when two retrains create the experiment at once,
+    # mlflow.set_experiment returns it to the one that lost the race without making it active, and
+    # start_run would then log to experiment 0.
+    experiment_id = mlflow.set_experiment(experiment).experiment_id
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"retrain-{snapshot_id}") as run:
         mlflow.log_metrics({"accuracy": accuracy, "recall": recall})
         mlflow.log_params({"accuracy": accuracy, "recall": recall, "n_estimators": 50, "max_depth": 4})
         mlflow.set_tags(

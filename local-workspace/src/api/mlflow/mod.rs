@@ -197,7 +197,12 @@ impl Workspace {
                 created_at: now,
                 updated_at: now,
             })
-            .await?;
+            .await
+            .map_err(|e| match e.as_database_error() {
+                // Created by someone else since the check: answered as MLflow answers it.
+                Some(db) if db.is_unique_violation() => MlflowError::exists(format!("Experiment '{name}' already exists.")),
+                _ => e.into(),
+            })?;
         Ok(id)
     }
 }
