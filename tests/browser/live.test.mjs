@@ -28,6 +28,20 @@ async function runChainFrom(page) {
   await page.click('[data-test="confirm-run-yes"]');
 }
 
+/** Runs a chain from `page` and waits until the page shows it, a new run, succeeded; answers its link. */
+async function runNewChainFrom(page) {
+  const current = '[data-test="current-run"] h2 a';
+  const before = await page.locator(current).getAttribute('href');
+  await runChainFrom(page);
+  await page.waitForFunction(
+    ([current, before]) => document.querySelector(current)?.getAttribute('href') !== before
+      && document.querySelector('[data-test="current-run"] [data-test="run-status"]')?.textContent === 'succeeded',
+    [current, before],
+    { timeout: CHAIN_TIMEOUT },
+  );
+  return page.locator(current).getAttribute('href');
+}
+
 test('three open pages follow a chain live; a replaced deployment shows stopped', { timeout: 900_000 }, async () => {
   const { context } = lakeline.browser;
   const url = lakeline.server.url;
@@ -91,15 +105,7 @@ test('a page whose live stream connects late still shows what changed before it 
 
   const pipeline = await context.newPage();
   await pipeline.goto(url + '/', { waitUntil: 'networkidle' });
-  const current = '[data-test="current-run"] h2 a';
-  const before = await pipeline.locator(current).getAttribute('href');
-  await runChainFrom(pipeline);
-  await pipeline.waitForFunction(
-    ([current, before]) => document.querySelector(current)?.getAttribute('href') !== before
-      && document.querySelector('[data-test="current-run"] [data-test="run-status"]')?.textContent === 'succeeded',
-    [current, before],
-    { timeout: CHAIN_TIMEOUT },
-  );
+  await runNewChainFrom(pipeline);
   assert.equal(await history.locator('[data-test="history-row"]').count(), rowsBefore, 'nothing arrived while the stream was held');
 
   release();
@@ -132,16 +138,7 @@ test('hidden tabs give their live connection back: eight tabs on one server all 
     tabs.push(tab);
   }
   const front = tabs[7];
-  const current = '[data-test="current-run"] h2 a';
-  const before = await front.locator(current).getAttribute('href');
-  await runChainFrom(front);
-  await front.waitForFunction(
-    ([current, before]) => document.querySelector(current)?.getAttribute('href') !== before
-      && document.querySelector('[data-test="current-run"] [data-test="run-status"]')?.textContent === 'succeeded',
-    [current, before],
-    { timeout: CHAIN_TIMEOUT },
-  );
-  const run = await front.locator(current).getAttribute('href');
+  const run = await runNewChainFrom(front);
 
   // A background tab brought back shows the run it missed, without a reload.
   await setHidden(tabs[0], false);
