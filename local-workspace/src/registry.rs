@@ -192,20 +192,19 @@ impl DeploymentRow {
 pub struct Registry<'a>(pub &'a SqlitePool);
 
 impl Registry<'_> {
-    pub async fn model_by_name(&self, name: &str) -> sqlx::Result<Option<RegisteredModelRow>> {
-        sqlx::query_as("SELECT * FROM registered_models WHERE name = ?").bind(name).fetch_optional(self.0).await
-    }
     pub async fn registered_model(&self, id: &str) -> sqlx::Result<Option<RegisteredModelRow>> {
         sqlx::query_as("SELECT * FROM registered_models WHERE id = ?").bind(id).fetch_optional(self.0).await
     }
     pub async fn registered_models(&self) -> sqlx::Result<Vec<RegisteredModelRow>> {
         sqlx::query_as("SELECT * FROM registered_models ORDER BY created_at").fetch_all(self.0).await
     }
-    pub async fn insert_registered_model(&self, m: &RegisteredModelRow) -> sqlx::Result<()> {
-        sqlx::query("INSERT INTO registered_models (id, name, description, creator, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
+    /// The registered model named `m.name`, created from `m` unless it exists: two registrations
+    /// of a new name at once both get the one model.
+    pub async fn registered_model_named(&self, m: &RegisteredModelRow) -> sqlx::Result<RegisteredModelRow> {
+        sqlx::query("INSERT INTO registered_models (id, name, description, creator, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING")
             .bind(&m.id).bind(&m.name).bind(&m.description).bind(&m.creator).bind(m.created_at).bind(m.updated_at)
             .execute(self.0).await?;
-        Ok(())
+        sqlx::query_as("SELECT * FROM registered_models WHERE name = ?").bind(&m.name).fetch_one(self.0).await
     }
     pub async fn versions(&self, model_id: &str) -> sqlx::Result<Vec<VersionRow>> {
         sqlx::query_as("SELECT * FROM model_versions WHERE model_id = ? ORDER BY number DESC").bind(model_id).fetch_all(self.0).await
@@ -216,9 +215,11 @@ impl Registry<'_> {
     pub async fn versions_of_run(&self, run_id: &str) -> sqlx::Result<Vec<VersionRow>> {
         sqlx::query_as("SELECT * FROM model_versions WHERE run_id = ? ORDER BY created_at").bind(run_id).fetch_all(self.0).await
     }
-    /// Inserts a version numbered after the model's newest, inside one transaction.
+    /// Inserts a version numbered after the model's newest, inside one transaction that takes the
+    /// write lock first (a deferred one reads, then fails to upgrade when another registration
+    /// wrote in between).
     pub async fn insert_version(&self, v: &mut VersionRow) -> sqlx::Result<()> {
-        let mut tx = self.0.begin().await?;
+        let mut tx = self.0.begin_with("BEGIN IMMEDIATE").await?;
         let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM model_versions WHERE model_id = ?")
             .bind(&v.model_id).fetch_one(&mut *tx).await?;
         v.number = next;

@@ -231,3 +231,46 @@ async fn a_run_active_at_shutdown_is_failed_with_a_reason_and_the_job_can_run_ag
     ws.client.stop_job_run(&ws.project_id, &job.id, &again.id).await.unwrap();
     ws.workspace.shutdown().await;
 }
+
+#[tokio::test]
+async fn simultaneous_registrations_land_in_one_model_per_name_with_distinct_versions() {
+    let ws = TestWorkspace::start().await;
+    let http = reqwest::Client::new();
+    let mlflow = |route: &str| format!("{}/api/2.0/mlflow/{route}", ws.workspace.url());
+    let post = |route: &str, body: serde_json::Value| http.post(mlflow(route)).bearer_auth(ws.workspace.api_key()).json(&body).send();
+    let experiment: serde_json::Value = post("experiments/create", serde_json::json!({"name": "race"})).await.unwrap().json().await.unwrap();
+    let experiment_id = experiment["experiment_id"].as_str().unwrap().to_string();
+    let run: serde_json::Value = post("runs/create", serde_json::json!({"experiment_id": experiment_id})).await.unwrap().json().await.unwrap();
+    let run_id = run["run"]["info"]["run_id"].as_str().unwrap().to_string();
+    let artifacts = run["run"]["info"]["artifact_uri"].as_str().unwrap().strip_prefix("mlflow-artifacts:/").unwrap().to_string();
+    let put = http
+        .put(format!("{}/api/2.0/mlflow-artifacts/artifacts/{artifacts}/model/MLmodel", ws.workspace.url()))
+        .bearer_auth(ws.workspace.api_key())
+        .body("flavors: {}\n")
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+
+    // Redeployments finishing together register versions at once: of one new model and of another.
+    const AT_ONCE: usize = 8;
+    let request = |name: &str| cml_api::CreateRegisteredModelRequest {
+        project_id: ws.project_id.clone(),
+        experiment_id: experiment_id.clone(),
+        run_id: run_id.clone(),
+        model_path: "model".into(),
+        model_name: name.into(),
+        ..Default::default()
+    };
+    let requests: Vec<_> = (0..AT_ONCE).map(|i| request(if i % 2 == 0 { "raced" } else { "rival" })).collect();
+    let answers = futures_util::future::join_all(requests.iter().map(|r| ws.client.create_registered_model(r))).await;
+    let models: std::collections::BTreeSet<String> = answers.into_iter().map(|a| a.expect("every registration succeeds").model_id).collect();
+    assert_eq!(models.len(), 2, "one model per name: {models:?}");
+    for id in &models {
+        let model = ws.client.get_registered_model(id).await.unwrap();
+        let mut numbers: Vec<i32> = model.model_versions.iter().map(|v| v.number).collect();
+        numbers.sort();
+        assert_eq!(numbers, (1..=(AT_ONCE / 2) as i32).collect::<Vec<_>>(), "{}", model.name);
+    }
+    ws.workspace.shutdown().await;
+}

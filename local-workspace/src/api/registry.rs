@@ -81,14 +81,9 @@ pub async fn create(State(ws): State<Arc<Workspace>>, body: Bytes) -> ApiResult<
 
     let registry = Registry(ws.store.pool());
     let now = Utc::now();
-    let model = match registry.model_by_name(name).await? {
-        Some(m) => m,
-        None => {
-            let m = RegisteredModelRow { id: new_id(), name: name.into(), description: req.description.clone(), creator: ws.owner.clone(), created_at: now, updated_at: now };
-            registry.insert_registered_model(&m).await?;
-            m
-        }
-    };
+    let model = registry
+        .registered_model_named(&RegisteredModelRow { id: new_id(), name: name.into(), description: req.description.clone(), creator: ws.owner.clone(), created_at: now, updated_at: now })
+        .await?;
     let id = new_id();
     let target = ws.data_dir.join("registry").join(&model.id).join(&id);
     crate::serving::copy_dir(&source, &target)?;
