@@ -6,7 +6,7 @@ ENV := target/toolchain.env
 WITH_TOOLCHAIN := source $(ENV) &&
 LEPTOS_BUILD := cargo leptos build $${LAKELINE_LIB_CARGO_ARGS:+--lib-cargo-args="$$LAKELINE_LIB_CARGO_ARGS"}
 
-.PHONY: run test build toolchain test-rust test-browser check-test-logs release bench cml-application
+.PHONY: run test build toolchain test-rust test-postgres test-browser check-test-logs release bench cml-application
 # Where the tests write their servers' logs and the secrets they used (checked by check-test-logs).
 TEST_LOGS := $(CURDIR)/target/test-logs
 
@@ -21,13 +21,21 @@ build: toolchain
 run: build
 	LEPTOS_SITE_ROOT=target/site target/debug/lakeline
 
-## Build, then run every test: Rust unit and integration tests, then the browser tests; then
-## check that no password, session id or token appears in any log of the run.
-test: build test-rust test-browser check-test-logs
+## Build, then run every test: Rust unit and integration tests (on SQLite, then Lakeline's own
+## tests again on PostgreSQL), then the browser tests; then check that no password, session id or
+## token appears in any log of the run.
+test: build test-rust test-postgres test-browser check-test-logs
 
 test-rust: toolchain
 	rm -rf $(TEST_LOGS)/rust
 	$(WITH_TOOLCHAIN) LAKELINE_TEST_LOG_DIR=$(TEST_LOGS)/rust cargo test --workspace
+
+# Lakeline's unit and integration tests with its database on PostgreSQL: a server private to this
+# checkout, installed when missing, started empty and stopped afterwards (scripts/postgres.sh).
+test-postgres: toolchain
+	scripts/postgres.sh start
+	rm -rf $(TEST_LOGS)/postgres
+	trap 'scripts/postgres.sh stop' EXIT; $(WITH_TOOLCHAIN) LAKELINE_TEST_POSTGRES="$$(scripts/postgres.sh url)" LAKELINE_TEST_LOG_DIR=$(TEST_LOGS)/postgres cargo test -p server
 
 test-browser: build
 	@scripts/browser-deps.sh

@@ -14,45 +14,47 @@ use lakeline::store::Store;
 const RUNS: i64 = 10_000;
 
 async fn seed(store: &Store) {
-    let mut tx = store.pool().begin().await.unwrap();
-    let start = Utc::now() - Span::days(400);
-    let statuses = ["succeeded", "succeeded", "succeeded", "failed", "stopped"];
-    for i in 0..RUNS {
-        let created = start + Span::minutes(i * 55);
-        let status = statuses[(i % 5) as usize];
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO pipeline_runs (status, triggered_by, source, created_at, finished_at, updated_at, snapshot_id, parent_snapshot_id,
-                rows_added, accuracy, recall, model_version_number, deployment_status, lineage_resolved)
-             VALUES (?, ?, 'lakeline', ?, ?, ?, ?, ?, 1440, ?, ?, ?, 'deployed', 1) RETURNING id",
-        )
-        .bind(status)
-        .bind(if i % 3 == 0 { "paul" } else { "ana" })
-        .bind(created)
-        .bind(created + Span::seconds(40))
-        .bind(created)
-        .bind((1_000_000 + i).to_string())
-        .bind((1_000_000 + i - 1).to_string())
-        .bind(0.85 + (i % 10) as f64 / 100.0)
-        .bind(0.1)
-        .bind(i + 1)
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-        for stage in 0..3 {
-            sqlx::query("INSERT INTO stage_runs (pipeline_run_id, stage, job_id, job_run_id, status, created_at, running_at, finished_at) VALUES (?, ?, ?, ?, 'ENGINE_SUCCEEDED', ?, ?, ?)")
-                .bind(id)
-                .bind(stage)
-                .bind(format!("job-{stage}"))
-                .bind(format!("run-{id}-{stage}"))
-                .bind(created + Span::seconds(stage * 12))
-                .bind(created + Span::seconds(stage * 12 + 1))
-                .bind(created + Span::seconds(stage * 12 + 11))
-                .execute(&mut *tx)
-                .await
-                .unwrap();
+    lakeline::on_pool!(store, pool => {
+        let mut tx = pool.begin().await.unwrap();
+        let start = Utc::now() - Span::days(400);
+        let statuses = ["succeeded", "succeeded", "succeeded", "failed", "stopped"];
+        for i in 0..RUNS {
+            let created = start + Span::minutes(i * 55);
+            let status = statuses[(i % 5) as usize];
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO pipeline_runs (status, triggered_by, source, created_at, finished_at, updated_at, snapshot_id, parent_snapshot_id,
+                    rows_added, accuracy, recall, model_version_number, deployment_status, lineage_resolved)
+                 VALUES ($1, $2, 'lakeline', $3, $4, $5, $6, $7, 1440, $8, $9, $10, 'deployed', TRUE) RETURNING id",
+            )
+            .bind(status)
+            .bind(if i % 3 == 0 { "paul" } else { "ana" })
+            .bind(created)
+            .bind(created + Span::seconds(40))
+            .bind(created)
+            .bind((1_000_000 + i).to_string())
+            .bind((1_000_000 + i - 1).to_string())
+            .bind(0.85 + (i % 10) as f64 / 100.0)
+            .bind(0.1)
+            .bind(i + 1)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+            for stage in 0..3 {
+                sqlx::query("INSERT INTO stage_runs (pipeline_run_id, stage, job_id, job_run_id, status, created_at, running_at, finished_at) VALUES ($1, $2, $3, $4, 'ENGINE_SUCCEEDED', $5, $6, $7)")
+                    .bind(id)
+                    .bind(stage)
+                    .bind(format!("job-{stage}"))
+                    .bind(format!("run-{id}-{stage}"))
+                    .bind(created + Span::seconds(stage * 12))
+                    .bind(created + Span::seconds(stage * 12 + 1))
+                    .bind(created + Span::seconds(stage * 12 + 11))
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+            }
         }
-    }
-    tx.commit().await.unwrap();
+        tx.commit().await.unwrap();
+    })
 }
 
 fn report(name: &str, mut times: Vec<Duration>) {
@@ -82,7 +84,7 @@ async fn main() {
         let mut times = vec![];
         for _ in 0..50 {
             let t = Instant::now();
-            let text = FilterText { status: &filter.status, from: &filter.from, to: &filter.to, who: &filter.who, snapshot: &filter.snapshot };
+            let text = FilterText { status: &filter.status, from: &filter.from, to: &filter.to, who: &filter.who, snapshot: &filter.snapshot, note: &filter.note, with_notes: filter.with_notes };
             let query = HistoryQuery::parse(text).unwrap();
             let rows = store.history(&query, page, 25).await.unwrap();
             times.push(t.elapsed());

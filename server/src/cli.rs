@@ -43,7 +43,7 @@ where
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
     std::fs::create_dir_all(&config.data_dir)?;
-    let store = Store::open(&config.database_path()).await?;
+    let store = Store::connect(&config.database()).await?;
     let result = work(store.clone()).await;
     store.close().await;
     result

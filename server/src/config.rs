@@ -14,6 +14,12 @@ pub struct Config {
     #[arg(long, env = "LAKELINE_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
+    /// A PostgreSQL database for Lakeline's own data, postgres://user:password@host/database (for a
+    /// team, or several Lakelines behind a load balancer). Unset: SQLite in the data directory.
+    /// Never logged with its password.
+    #[arg(long, env = "LAKELINE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<Secret>,
+
     /// Address the dashboard listens on.
     #[arg(long, env = "LAKELINE_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
@@ -270,8 +276,13 @@ impl Config {
         }
     }
 
-    pub fn database_path(&self) -> PathBuf {
-        self.data_dir.join("lakeline.db")
+    /// Where Lakeline's database is: PostgreSQL when a URL is given, else the SQLite file in the
+    /// data directory.
+    pub fn database(&self) -> crate::store::Location {
+        match &self.database_url {
+            Some(url) => crate::store::Location::Postgres(url.expose().to_string()),
+            None => crate::store::Location::Sqlite(self.data_dir.join("lakeline.db")),
+        }
     }
 }
 

@@ -44,8 +44,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 impl Lakeline {
     pub async fn prepare(config: Config) -> Result<Self> {
         prepare_data_dir(&config.data_dir)?;
-        let db_path = config.database_path();
-        let store = Store::open(&db_path).await?;
+        let database = config.database();
+        let store = Store::connect(&database).await?;
         store.record_event(store::audit::Actor::lakeline("lakeline"), "server.start", env!("CARGO_PKG_VERSION"), "ok").await?;
 
         let workspace = Workspace::connect(&config).await?;
@@ -61,7 +61,7 @@ impl Lakeline {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
-        let backend = Arc::new(ServerBackend::new(store, workspace, config.default_settings(), db_path.display().to_string(), config.proxy_trust()).await?);
+        let backend = Arc::new(ServerBackend::new(store, workspace, config.default_settings(), database.display(), config.proxy_trust()).await?);
         let (closing, closing_rx) = tokio::sync::watch::channel(false);
         let metrics = http::metrics::Metrics::new(backend.tracker.client().calls());
         Ok(Lakeline { config, listener, state: AppState { leptos_options, backend, closing: closing_rx, metrics }, closing })

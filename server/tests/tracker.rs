@@ -44,8 +44,9 @@ async fn jobs(ws: &TestWorkspace, scripts: [&str; 3]) {
     }
 }
 
-async fn tracker(ws: &TestWorkspace, db: &std::path::Path) -> (Arc<Tracker>, Store) {
-    let store = Store::open(db).await.unwrap();
+/// A tracker on the store of data directory `dir` (SQLite, or PostgreSQL when tests run on it).
+async fn tracker(ws: &TestWorkspace, dir: &std::path::Path) -> (Arc<Tracker>, Store) {
+    let store = common::database::store(dir).await;
     (Tracker::new(ws.client.clone(), ws.project_id.clone(), store.clone(), definition()), store)
 }
 
@@ -70,7 +71,7 @@ async fn a_triggered_chain_becomes_one_pipeline_run_with_three_stages() {
     let ws = TestWorkspace::start().await;
     jobs(&ws, ["ok.py", "ok.py", "ok.py"]).await;
     let db = tempfile::tempdir().unwrap();
-    let (tracker, store) = tracker(&ws, &db.path().join("l.db")).await;
+    let (tracker, store) = tracker(&ws, db.path()).await;
 
     let before_trigger = ws.client.calls_made();
     let id = tracker.trigger(RunRequest::parse("", "STAGE=test\n").unwrap(), ME).await.unwrap();
@@ -121,7 +122,7 @@ async fn runs_started_outside_lakeline_are_tracked_too() {
     let ws = TestWorkspace::start().await;
     jobs(&ws, ["ok.py", "ok.py", "ok.py"]).await;
     let db = tempfile::tempdir().unwrap();
-    let (tracker, store) = tracker(&ws, &db.path().join("l.db")).await;
+    let (tracker, store) = tracker(&ws, db.path()).await;
     // As if someone clicked Run on New Batch in the CML UI.
     let batch = ws.client.find_jobs_by_name(&ws.project_id, &definition().job_name(Stage::NewBatch)).await.unwrap().remove(0);
     ws.client.create_job_run(&ws.project_id, &batch.id, &Default::default()).await.unwrap();
@@ -142,9 +143,8 @@ async fn a_restarted_lakeline_picks_up_a_chain_where_it_was() {
     let ws = TestWorkspace::start().await;
     jobs(&ws, ["slow.py", "slow.py", "ok.py"]).await;
     let db = tempfile::tempdir().unwrap();
-    let path = db.path().join("l.db");
     let id = {
-        let (tracker, store) = tracker(&ws, &path).await;
+        let (tracker, store) = tracker(&ws, db.path()).await;
         let id = tracker.trigger(RunRequest::default(), ME).await.unwrap();
         tracker.reconcile().await.unwrap();
         assert_eq!(store.stages(id).await.unwrap().len(), 1, "only New Batch has started");
@@ -153,7 +153,7 @@ async fn a_restarted_lakeline_picks_up_a_chain_where_it_was() {
     };
     // Lakeline is down while the chain goes on.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (tracker, store) = tracker(&ws, &path).await;
+    let (tracker, store) = tracker(&ws, db.path()).await;
     assert_eq!(settle(&tracker, &store, id).await.0, PipelineStatus::Succeeded);
     assert_eq!(store.stages(id).await.unwrap().len(), 3);
     assert_eq!(store.history(&HistoryQuery::default(), Cursor::Newest, 10).await.unwrap().total, 1, "the chain was not imported again");
@@ -165,7 +165,7 @@ async fn a_second_trigger_while_a_chain_is_active_is_refused_even_at_the_same_mo
     let ws = TestWorkspace::start().await;
     jobs(&ws, ["slow.py", "ok.py", "ok.py"]).await;
     let db = tempfile::tempdir().unwrap();
-    let (tracker, store) = tracker(&ws, &db.path().join("l.db")).await;
+    let (tracker, store) = tracker(&ws, db.path()).await;
     let (a, b) = tokio::join!(tracker.trigger(RunRequest::default(), ME), tracker.trigger(RunRequest::default(), ME));
     let (ok, refused) = match (a, b) {
         (Ok(id), Err(e)) | (Err(e), Ok(id)) => (id, e),
@@ -188,7 +188,7 @@ async fn a_second_trigger_while_a_chain_is_active_is_refused_even_at_the_same_mo
 async fn triggering_without_jobs_says_what_to_do() {
     let ws = TestWorkspace::start().await;
     let db = tempfile::tempdir().unwrap();
-    let (tracker, _) = tracker(&ws, &db.path().join("l.db")).await;
+    let (tracker, _) = tracker(&ws, db.path()).await;
     let err = tracker.trigger(RunRequest::default(), ME).await.unwrap_err();
     assert!(matches!(err, TrackerError::NotSetUp), "{err}");
     ws.workspace.shutdown().await;
@@ -201,7 +201,7 @@ async fn a_stop_at_a_stage_boundary_stops_the_chain() {
     let ws = TestWorkspace::start().await;
     jobs(&ws, ["ok.py", "slow.py", "ok.py"]).await;
     let db = tempfile::tempdir().unwrap();
-    let (tracker, store) = tracker(&ws, &db.path().join("l.db")).await;
+    let (tracker, store) = tracker(&ws, db.path()).await;
     let d = definition();
     let batch = ws.client.find_jobs_by_name(&ws.project_id, &d.job_name(Stage::NewBatch)).await.unwrap().remove(0);
     let last = ws.client.find_jobs_by_name(&ws.project_id, &d.job_name(Stage::ApiRedeployment)).await.unwrap().remove(0);

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::PipelineStatus;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::pipeline_runs::{PipelineRunRow, StageRow};
 use super::Store;
@@ -87,7 +87,12 @@ impl HistoryQuery {
         })
     }
 
-    fn push_where<'a>(&'a self, q: &mut QueryBuilder<'a, Sqlite>) {
+    fn push_where<'a, DB: Database>(&'a self, q: &mut QueryBuilder<'a, DB>)
+    where
+        &'a str: Encode<'a, DB> + Type<DB>,
+        String: Encode<'a, DB> + Type<DB>,
+        DateTime<Utc>: Encode<'a, DB> + Type<DB>,
+    {
         q.push(" WHERE 1 = 1");
         if let Some(status) = self.status {
             q.push(" AND status = ").push_bind(status.as_str());
@@ -99,7 +104,7 @@ impl HistoryQuery {
             q.push(" AND created_at < ").push_bind(until);
         }
         if let Some(who) = &self.who {
-            q.push(" AND triggered_by LIKE ").push_bind(format!("%{}%", escape_like(who))).push(" ESCAPE '\\'");
+            q.push(" AND LOWER(triggered_by) LIKE LOWER(").push_bind(format!("%{}%", escape_like(who))).push(") ESCAPE '\\'");
         }
         if let Some(snapshot) = &self.snapshot {
             q.push(" AND (snapshot_id = ").push_bind(snapshot).push(" OR parent_snapshot_id = ").push_bind(snapshot).push(")");
@@ -108,9 +113,9 @@ impl HistoryQuery {
             q.push(" AND note_count > 0");
         }
         if let Some(note) = &self.note {
-            q.push(" AND EXISTS (SELECT 1 FROM run_notes WHERE run_notes.pipeline_run_id = pipeline_runs.id AND body LIKE ")
+            q.push(" AND EXISTS (SELECT 1 FROM run_notes WHERE run_notes.pipeline_run_id = pipeline_runs.id AND LOWER(body) LIKE LOWER(")
                 .push_bind(format!("%{}%", escape_like(note)))
-                .push(" ESCAPE '\\')");
+                .push(") ESCAPE '\\')");
         }
     }
 }
@@ -156,65 +161,69 @@ impl Store {
     /// One page of history (each run with its stages). The cost does not grow with how far back
     /// the page is: no `OFFSET`, a seek on `(created_at, id)`.
     pub async fn history(&self, query: &HistoryQuery, cursor: Cursor, page_size: i64) -> Result<HistoryRows> {
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM pipeline_runs");
-        query.push_where(&mut count);
-        let total: i64 = count.build_query_scalar().fetch_one(self.pool()).await?;
+        on_pool!(self, pool => {
+            let mut count = QueryBuilder::new("SELECT COUNT(*) FROM pipeline_runs");
+            query.push_where(&mut count);
+            let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
 
-        let mut select = QueryBuilder::<Sqlite>::new("SELECT * FROM pipeline_runs");
-        query.push_where(&mut select);
-        let anchor = "(SELECT created_at, id FROM pipeline_runs WHERE id = ";
-        match cursor {
-            Cursor::Newest => select.push(" ORDER BY created_at DESC, id DESC"),
-            Cursor::Before(id) => select.push(" AND (created_at, id) < ").push(anchor).push_bind(id).push(") ORDER BY created_at DESC, id DESC"),
-            Cursor::After(id) => select.push(" AND (created_at, id) > ").push(anchor).push_bind(id).push(") ORDER BY created_at ASC, id ASC"),
-        };
-        select.push(" LIMIT ").push_bind(page_size + 1);
-        let mut rows: Vec<PipelineRunRow> = select.build_query_as().fetch_all(self.pool()).await?;
-        let more = rows.len() as i64 > page_size;
-        rows.truncate(page_size.max(0) as usize);
-        if matches!(cursor, Cursor::After(_)) {
-            rows.reverse();
-        }
-
-        let newer_count = match rows.first() {
-            Some(first) => {
-                let mut q = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM pipeline_runs");
-                query.push_where(&mut q);
-                q.push(" AND (created_at, id) > (").push_bind(first.created_at).push(", ").push_bind(first.id).push(")");
-                q.build_query_scalar().fetch_one(self.pool()).await?
+            let mut select = QueryBuilder::new("SELECT * FROM pipeline_runs");
+            query.push_where(&mut select);
+            let anchor = "(SELECT created_at, id FROM pipeline_runs WHERE id = ";
+            match cursor {
+                Cursor::Newest => select.push(" ORDER BY created_at DESC, id DESC"),
+                Cursor::Before(id) => select.push(" AND (created_at, id) < ").push(anchor).push_bind(id).push(") ORDER BY created_at DESC, id DESC"),
+                Cursor::After(id) => select.push(" AND (created_at, id) > ").push(anchor).push_bind(id).push(") ORDER BY created_at ASC, id ASC"),
+            };
+            select.push(" LIMIT ").push_bind(page_size + 1);
+            let mut rows: Vec<PipelineRunRow> = select.build_query_as().fetch_all(pool).await?;
+            let more = rows.len() as i64 > page_size;
+            rows.truncate(page_size.max(0) as usize);
+            if matches!(cursor, Cursor::After(_)) {
+                rows.reverse();
             }
-            None => 0,
-        };
-        let (older, newer) = match cursor {
-            Cursor::Newest | Cursor::Before(_) => (more, newer_count > 0),
-            Cursor::After(_) => (total > newer_count + rows.len() as i64, more),
-        };
-        let older_than = rows.last().filter(|_| older).map(|r| r.id);
-        let newer_than = rows.first().filter(|_| newer).map(|r| r.id);
 
-        // The page's stages in one query.
-        let mut stages: Vec<StageRow> = vec![];
-        if !rows.is_empty() {
-            let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT * FROM stage_runs WHERE {} AND pipeline_run_id IN (", super::pipeline_runs::LATEST_ATTEMPT));
-            let mut ids = q.separated(", ");
-            for r in &rows {
-                ids.push_bind(r.id);
+            let newer_count = match rows.first() {
+                Some(first) => {
+                    let mut q = QueryBuilder::new("SELECT COUNT(*) FROM pipeline_runs");
+                    query.push_where(&mut q);
+                    q.push(" AND (created_at, id) > (").push_bind(first.created_at).push(", ").push_bind(first.id).push(")");
+                    q.build_query_scalar().fetch_one(pool).await?
+                }
+                None => 0,
+            };
+            let (older, newer) = match cursor {
+                Cursor::Newest | Cursor::Before(_) => (more, newer_count > 0),
+                Cursor::After(_) => (total > newer_count + rows.len() as i64, more),
+            };
+            let older_than = rows.last().filter(|_| older).map(|r| r.id);
+            let newer_than = rows.first().filter(|_| newer).map(|r| r.id);
+
+            // The page's stages in one query.
+            let mut stages: Vec<StageRow> = vec![];
+            if !rows.is_empty() {
+                let mut q = QueryBuilder::new(format!("SELECT * FROM stage_runs WHERE {} AND pipeline_run_id IN (", super::pipeline_runs::LATEST_ATTEMPT));
+                let mut ids = q.separated(", ");
+                for r in &rows {
+                    ids.push_bind(r.id);
+                }
+                q.push(") ORDER BY pipeline_run_id, stage");
+                stages = q.build_query_as().fetch_all(pool).await?;
             }
-            q.push(") ORDER BY pipeline_run_id, stage");
-            stages = q.build_query_as().fetch_all(self.pool()).await?;
-        }
-        let runs = rows
-            .into_iter()
-            .map(|r| {
-                let own: Vec<StageRow> = stages.iter().filter(|s| s.pipeline_run_id == r.id).cloned().collect();
-                (r, own)
-            })
-            .collect();
-        Ok(HistoryRows { runs, total, newer_count, older_than, newer_than })
+            let runs = rows
+                .into_iter()
+                .map(|r| {
+                    let own: Vec<StageRow> = stages.iter().filter(|s| s.pipeline_run_id == r.id).cloned().collect();
+                    (r, own)
+                })
+                .collect();
+            Ok(HistoryRows { runs, total, newer_count, older_than, newer_than })
+        })
     }
 
     pub async fn pipeline_run_exists(&self, id: i64) -> Result<bool> {
-        Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM pipeline_runs WHERE id = ?").bind(id).fetch_one(self.pool()).await? > 0)
+        on_pool!(self, pool => {
+            Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM pipeline_runs WHERE id = $1").bind(id).fetch_one(pool).await? > 0)
+        })
     }
 }
 
@@ -271,7 +280,7 @@ mod tests {
     }
 
     async fn store_with(who: &[&str], dir: &tempfile::TempDir) -> Store {
-        let store = Store::open(&dir.path().join("h.db")).await.unwrap();
+        let store = crate::store::test_store(dir).await;
         let start = Utc.with_ymd_and_hms(2026, 3, 1, 23, 30, 0).unwrap();
         for (i, name) in who.iter().enumerate() {
             store.insert_pipeline_run(name, domain::RunSource::Lakeline, start + chrono::Duration::minutes(20 * i as i64)).await.unwrap();

@@ -5,6 +5,7 @@
 //! for another role or for nobody.
 #![allow(dead_code)]
 
+pub mod database;
 pub mod logs;
 pub mod swagger;
 pub mod workspace;
@@ -81,6 +82,7 @@ impl TestAppBuilder {
         let mut config = Config::for_data_dir(data_dir.path());
         config.runtimes_dir = Some(workspace::shared_runtimes_dir());
         config.project_dir = project_dir.path().to_path_buf();
+        config.database_url = database::url(data_dir.path()).map(Secret);
         for hook in self.hooks.drain(..) {
             hook(&mut config);
         }
@@ -119,8 +121,12 @@ impl TestAppBuilder {
             .arg(&config.data_dir)
             .arg("--project-dir")
             .arg(&config.project_dir)
+            .env_remove("LAKELINE_DATABASE_URL")
             .env("RUST_LOG", "info")
             .stderr(Stdio::piped());
+        if let Some(url) = &config.database_url {
+            command.arg("--database-url").arg(url.expose());
+        }
         if let Some(runtimes) = &config.runtimes_dir {
             command.arg("--runtimes-dir").arg(runtimes);
         }
@@ -266,7 +272,7 @@ impl TestApp {
 
     /// The app's own database, opened beside the running server.
     pub async fn store(&self) -> lakeline::store::Store {
-        lakeline::store::Store::open(&self.data_dir.path().join("lakeline.db")).await.expect("the store opens")
+        database::store(self.data_dir.path()).await
     }
 
     /// Stops the server gracefully and hands back its data directory.
