@@ -49,6 +49,7 @@ pub struct Metrics {
     latency: Latency,
     live_connections: Gauge,
     tracker_lag: Gauge<f64, AtomicU64>,
+    tracker_leading: Gauge,
     pipeline_runs: Family<StateLabels, Gauge>,
     deliveries: Family<StateLabels, Gauge>,
 }
@@ -61,7 +62,7 @@ fn latency_buckets() -> Histogram {
 impl Metrics {
     /// Registers everything; the workspace calls are the client's own counters.
     pub fn new(workspace_calls: &crate::cml::Calls) -> Arc<Metrics> {
-        let (requests, live_connections, tracker_lag, pipeline_runs, deliveries) = Default::default();
+        let (requests, live_connections, tracker_lag, tracker_leading, pipeline_runs, deliveries) = Default::default();
         let latency: Latency = Family::new_with_constructor(latency_buckets);
         let mut registry = Registry::with_prefix("lakeline");
         registry.register("http_requests", "HTTP requests answered, by method, route and status", Family::clone(&requests));
@@ -69,9 +70,10 @@ impl Metrics {
         registry.register("workspace_calls", "HTTP requests sent to the workspace (retries included), by operation and outcome", workspace_calls.by_operation.clone());
         registry.register("live_connections", "Open live-event streams (/api/events)", Gauge::clone(&live_connections));
         registry.register("tracker_lag_seconds", "How long ago the tracker's next pass fell due (0 while on time)", Gauge::<f64, AtomicU64>::clone(&tracker_lag));
+        registry.register("tracker_leading", "1 while this replica polls the workspace (one replica does at a time), else 0", Gauge::clone(&tracker_leading));
         registry.register("pipeline_runs", "Pipeline runs, by status", Family::clone(&pipeline_runs));
         registry.register("webhook_deliveries", "Webhook deliveries, by state (pending, delivered, failed)", Family::clone(&deliveries));
-        Arc::new(Metrics { registry, requests, latency, live_connections, tracker_lag, pipeline_runs, deliveries })
+        Arc::new(Metrics { registry, requests, latency, live_connections, tracker_lag, tracker_leading, pipeline_runs, deliveries })
     }
 
     /// Counts an open live stream until the guard is dropped.
@@ -118,6 +120,7 @@ pub async fn render(State(state): State<AppState>) -> Response {
         }
     }
     metrics.tracker_lag.set(state.backend.tracker.lag().as_secs_f64());
+    metrics.tracker_leading.set(i64::from(state.backend.tracker.leading()));
     let mut text = String::new();
     if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &metrics.registry) {
         tracing::warn!(error = %e, "metrics could not be encoded");

@@ -11,6 +11,7 @@
 //! live deployment every few minutes.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,13 +20,14 @@ use cml_api::schedule::Schedule;
 use cml_api::{CreateJobRunRequest, Job, JobRun, UpdateJob};
 use domain::{Change, ChangeKind, DeploymentState, JobRunState, PipelineStatus, RunRequest, RunSource, Stage};
 use tracing::Instrument;
-use tokio::sync::{broadcast, Mutex, Notify, RwLock};
+use tokio::sync::{broadcast, mpsc, Mutex, MutexGuard, Notify, RwLock};
 
 use super::definition::{Definition, PARENT_ID_ENV, QUALITY_GATE_ENV, RETRAIN_JOB_RUN_ENV, SNAPSHOT_ID_ENV};
 use super::lineage;
 use crate::cml::{CmlClient, CmlError, RunQuery};
 use crate::store::audit::Actor;
 use crate::store::pipeline_runs::{PipelineRunRow, StageRow};
+use crate::store::cluster::{ActionLock, Lease, Published};
 use crate::store::Store;
 
 /// Between passes while nothing runs.
@@ -63,6 +65,8 @@ pub const LOG_EVERY: Duration = Duration::from_secs(30);
 pub const LOG_TAIL: usize = 16 * 1024;
 /// Job runs read per listing (newest first).
 const PAGE: u32 = 10;
+/// How often a replica that does not poll the workspace tries to take the polling lease over.
+pub const LEASE_RETRY: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrackerError {
@@ -140,9 +144,18 @@ pub struct Tracker {
     definition: RwLock<Definition>,
     events: broadcast::Sender<Change>,
     wake: Notify,
-    /// Held while reconciling and while triggering, so that a run Lakeline starts is never also
-    /// imported as an "external" one, and two clicks never start two chains.
+    /// Held while reconciling and while triggering (with the cluster-wide action lock, see
+    /// [`Tracker::exclusive`]), so that a run Lakeline starts is never also imported as an
+    /// "external" one, and two clicks never start two chains, on any replica.
     lock: Mutex<()>,
+    /// This replica's name among the replicas sharing the database.
+    replica: String,
+    /// The right to poll the workspace, while this replica holds it.
+    lease: Mutex<Option<Lease>>,
+    leading: AtomicBool,
+    /// Changes for the other replicas (sent by [`Tracker::run`]'s replica task).
+    outbox: mpsc::UnboundedSender<Change>,
+    outbox_rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Change>>>,
     jobs: RwLock<Option<[Job; 3]>>,
     clocks: std::sync::Mutex<Clocks>,
     /// When the next pass is due (the last pass's end plus the pause it chose).
@@ -154,7 +167,13 @@ pub struct Tracker {
 
 impl Tracker {
     pub fn new(client: CmlClient, project_id: String, store: Store, definition: Definition) -> Arc<Self> {
+        let (outbox, outbox_rx) = mpsc::unbounded_channel();
         Arc::new(Tracker {
+            replica: format!("{:016x}", rand::random::<u64>()),
+            lease: Mutex::new(None),
+            leading: AtomicBool::new(false),
+            outbox,
+            outbox_rx: std::sync::Mutex::new(Some(outbox_rx)),
             client,
             project_id,
             store,
@@ -199,14 +218,21 @@ impl Tracker {
         self.wake.notify_one();
     }
 
-    /// Runs until the task is dropped.
+    /// Runs until the task is dropped: polls the workspace while this replica holds the polling
+    /// lease (always, on SQLite), and carries changes between replicas.
     pub async fn run(self: Arc<Self>) {
+        let replicas = tokio::spawn(self.clone().follow_replicas());
+        let _stop_with_this = AbortOnDrop(replicas);
         loop {
-            let pace = match self.reconcile().await {
-                Ok(pace) => pace,
-                Err(e) => {
-                    tracing::warn!(error = %e, "tracker could not reconcile");
-                    Pace { pause: BETWEEN, active: false }
+            let pace = if !self.lead().await {
+                Pace { pause: LEASE_RETRY, active: false }
+            } else {
+                match self.reconcile().await {
+                    Ok(pace) => pace,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "tracker could not reconcile");
+                        Pace { pause: BETWEEN, active: false }
+                    }
                 }
             };
             *self.due.lock().expect("tracker due") = Some(Instant::now() + pace.pause);
@@ -215,6 +241,88 @@ impl Tracker {
                 _ = self.wake.notified() => {}
             }
         }
+    }
+
+    /// Whether this replica polls the workspace: it keeps the lease while the lease holds, and
+    /// takes it when no other replica holds it.
+    async fn lead(&self) -> bool {
+        let mut lease = self.lease.lock().await;
+        if let Some(held) = lease.as_mut() {
+            if held.holds().await {
+                return true;
+            }
+            *lease = None;
+            self.leading.store(false, Ordering::Relaxed);
+            tracing::warn!("this replica lost the polling lease (its database connection failed)");
+        }
+        match self.store.try_lease().await {
+            Ok(Some(taken)) => {
+                *lease = Some(taken);
+                self.leading.store(true, Ordering::Relaxed);
+                if self.store.shared() {
+                    tracing::info!(replica = %self.replica, "this replica now polls the workspace");
+                }
+                true
+            }
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, "the polling lease could not be asked for");
+                false
+            }
+        }
+    }
+
+    /// Whether this replica polls the workspace now (for `/metrics`).
+    pub fn leading(&self) -> bool {
+        self.leading.load(Ordering::Relaxed)
+    }
+
+    /// Sends this replica's changes to the others and passes theirs to this replica's pages (and
+    /// wakes the tracker: a trigger elsewhere starts a chain this replica may be polling).
+    async fn follow_replicas(self: Arc<Self>) {
+        let Some(mut outbox) = self.outbox_rx.lock().expect("tracker outbox").take() else { return };
+        let mut listener = loop {
+            match self.store.listen().await {
+                Ok(Some(listener)) => break listener,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for the other replicas' changes; trying again");
+                    tokio::time::sleep(LEASE_RETRY).await;
+                }
+            }
+        };
+        loop {
+            tokio::select! {
+                Some(change) = outbox.recv() => {
+                    if let Err(e) = self.store.publish(&self.replica, &change).await {
+                        tracing::warn!(error = %e, "a change could not be sent to the other replicas");
+                    }
+                }
+                heard = listener.recv() => match heard {
+                    Ok(notification) => match serde_json::from_str::<Published>(notification.payload()) {
+                        Ok(published) if published.from != self.replica => {
+                            let _ = self.events.send(published.change);
+                            self.wake.notify_one();
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "a replica's change could not be read"),
+                    },
+                    Err(e) => {
+                        // The listener reconnects; what was sent meanwhile is lost: pages refetch.
+                        tracing::warn!(error = %e, "lost the other replicas' changes for a moment");
+                        let _ = self.events.send(Change::resync());
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                },
+            }
+        }
+    }
+
+    /// The tracker's lock and the cluster-wide action lock: nothing else that must not run beside
+    /// this (a pass, a trigger, a stop, a set-up) runs on any replica until it is dropped.
+    async fn exclusive(&self) -> Result<(MutexGuard<'_, ()>, ActionLock), TrackerError> {
+        let local = self.lock.lock().await;
+        Ok((local, self.store.lock_actions().await?))
     }
 
     async fn jobs(&self) -> Result<Option<[Job; 3]>, CmlError> {
@@ -232,7 +340,7 @@ impl Tracker {
     /// pass should come.
     #[tracing::instrument(name = "tracker.reconcile", skip_all)]
     pub async fn reconcile(&self) -> Result<Pace, TrackerError> {
-        let _guard = self.lock.lock().await;
+        let _guard = self.exclusive().await?;
         let now = Instant::now();
         let full_due = self.clocks.lock().expect("tracker clocks").full_pass.is_none_or(|t| now.duration_since(t) >= FULL_EVERY);
         let jobs_stale = self.clocks.lock().expect("tracker clocks").jobs_read.is_none_or(|t| now.duration_since(t) >= FULL_EVERY);
@@ -539,6 +647,9 @@ impl Tracker {
 
     fn notify(&self, change: Change) {
         let _ = self.events.send(change);
+        if self.store.shared() {
+            let _ = self.outbox.send(change);
+        }
     }
 
     /// Deploys run `id`'s build again (a rollback to its model), through API v2 as CML does it:
@@ -547,7 +658,7 @@ impl Tracker {
     /// until it is live or failed.
     #[tracing::instrument(skip(self, actor), err(level = "info", Display))]
     pub async fn redeploy(self: &Arc<Self>, id: i64, actor: Actor<'_>) -> Result<String, TrackerError> {
-        let _guard = self.lock.lock().await;
+        let _guard = self.exclusive().await?;
         if let Some(active) = self.store.active_pipeline_runs().await?.first() {
             return Err(TrackerError::BusyForDeploy(*active));
         }
@@ -620,7 +731,7 @@ impl Tracker {
     /// Starts a pipeline run: a run of New Batch. Refused while a chain is active.
     #[tracing::instrument(skip_all, err(level = "info", Display))]
     pub async fn trigger(&self, request: RunRequest, actor: Actor<'_>) -> Result<i64, TrackerError> {
-        let _guard = self.lock.lock().await;
+        let _guard = self.exclusive().await?;
         if let Some(id) = self.store.active_pipeline_runs().await?.first() {
             return Err(TrackerError::AlreadyRunning(*id));
         }
@@ -672,7 +783,7 @@ impl Tracker {
     /// time zone. A bad expression is refused before the workspace is asked.
     #[tracing::instrument(skip(self, actor), err(level = "info", Display))]
     pub async fn set_schedule(&self, cron: &str, actor: Actor<'_>) -> Result<Job, TrackerError> {
-        let _guard = self.lock.lock().await;
+        let _guard = self.exclusive().await?;
         let cron = cron.split_whitespace().collect::<Vec<_>>().join(" ");
         let job = self.jobs().await?.ok_or(TrackerError::NotSetUp)?[Stage::NewBatch.index()].clone();
         if !cron.is_empty() {
@@ -693,7 +804,7 @@ impl Tracker {
     /// chain's batch or model. Refused while any chain runs.
     #[tracing::instrument(skip(self, actor), err(level = "info", Display))]
     pub async fn retry(&self, id: i64, actor: Actor<'_>) -> Result<Stage, TrackerError> {
-        let _guard = self.lock.lock().await;
+        let _guard = self.exclusive().await?;
         if let Some(active) = self.store.active_pipeline_runs().await?.first() {
             return Err(TrackerError::AlreadyRunning(*active));
         }
@@ -728,7 +839,7 @@ impl Tracker {
     /// whose model was not gated.
     #[tracing::instrument(skip(self, actor), err(level = "info", Display))]
     pub async fn deploy_anyway(&self, id: i64, actor: Actor<'_>) -> Result<(), TrackerError> {
-        let _guard = self.lock.lock().await;
+        let _guard = self.exclusive().await?;
         if let Some(active) = self.store.active_pipeline_runs().await?.first() {
             return Err(TrackerError::AlreadyRunning(*active));
         }
@@ -776,7 +887,7 @@ impl Tracker {
     #[tracing::instrument(skip(self, actor), err(level = "info", Display))]
     pub async fn stop(&self, id: i64, actor: Actor<'_>) -> Result<(), TrackerError> {
         // Serialised with reconciling, so that no new stage is recorded between the check and the stop.
-        let _guard = self.lock.lock().await;
+        let _guard = self.exclusive().await?;
         let (run, stages) = self.store.pipeline_run(id).await?.ok_or(TrackerError::NoSuchRun(id))?;
         if !run.status.is_active() {
             return Err(TrackerError::NotRunning(id));
@@ -810,8 +921,8 @@ impl Tracker {
     }
 
     /// The tracker's lock, for changing the jobs: refused while a chain runs.
-    async fn lock_for_setup(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, TrackerError> {
-        let guard = self.lock.lock().await;
+    async fn lock_for_setup(&self) -> Result<(MutexGuard<'_, ()>, ActionLock), TrackerError> {
+        let guard = self.exclusive().await?;
         if let Some(id) = self.store.active_pipeline_runs().await?.first() {
             return Err(TrackerError::BusyForSetup(*id));
         }
@@ -921,5 +1032,14 @@ mod tests {
         assert_eq!(end_window(vec![secs(4), secs(3), secs(5)]), Some(EndWindow { from: secs(3), to: secs(6) }), "at least 1 s before and 2 s after");
         // One slow run on a busy machine does not move the window.
         assert_eq!(end_window(vec![secs(60), secs(60), secs(61), secs(59), secs(300)]), Some(EndWindow { from: secs(48), to: secs(72) }));
+    }
+}
+
+/// Aborts a task when dropped (the replica task ends with the tracker's loop).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

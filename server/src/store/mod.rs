@@ -26,6 +26,7 @@ macro_rules! on_pool {
 
 pub mod alerts;
 pub mod audit;
+pub mod cluster;
 pub mod error;
 pub mod history;
 pub mod notes;
