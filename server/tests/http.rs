@@ -13,7 +13,9 @@ async fn healthz_answers_ok_with_a_migrated_database() {
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ok");
-    assert!(server.data_dir.path().join("lakeline.db").is_file(), "the database file exists");
+    if let lakeline::store::Location::Sqlite(file) = common::database::location(server.data_dir.path()) {
+        assert!(file.is_file(), "the database file exists");
+    }
 }
 
 #[tokio::test]
@@ -185,8 +187,13 @@ async fn the_data_directory_and_its_files_are_private_to_its_user() {
     let dir = server.data_dir.path();
     assert_eq!(mode(dir), 0o700, "{}", dir.display());
     assert_eq!(mode(&dir.join("workspace")), 0o700, "the local workspace's directory");
-    // The databases (with their write-ahead logs) and the workspace's API key.
-    for file in ["lakeline.db", "lakeline.db-wal", "workspace/workspace.db", "workspace/workspace.db-wal", "workspace/api-key"] {
+    // The databases (with their write-ahead logs; Lakeline's own unless it is on PostgreSQL) and
+    // the workspace's API key.
+    let own: &[&str] = match common::database::location(dir) {
+        lakeline::store::Location::Sqlite(_) => &["lakeline.db", "lakeline.db-wal"],
+        lakeline::store::Location::Postgres(_) => &[],
+    };
+    for file in own.iter().chain(&["workspace/workspace.db", "workspace/workspace.db-wal", "workspace/api-key"]) {
         assert_eq!(mode(&dir.join(file)), 0o600, "{file}");
     }
     server.stop().await;

@@ -193,7 +193,13 @@ async fn lakeline_run_wait_exits_with_the_pipeline_runs_result() {
     app.call(ApplyPipelineSetup {}).await.unwrap();
     // A token made from the host's shell, for the signed-in admin.
     let data_dir = app.data_dir.path().to_str().unwrap().to_string();
-    let (code, out, err) = lakeline(&app, "", &["--data-dir", &data_dir, "token", "create", "nightly CI", "--user", "test-admin", "--role", "operator"]).await;
+    let mut args = vec!["--data-dir", &data_dir];
+    let database = common::database::url(app.data_dir.path());
+    if let Some(url) = &database {
+        args.extend(["--database-url", url]);
+    }
+    args.extend(["token", "create", "nightly CI", "--user", "test-admin", "--role", "operator"]);
+    let (code, out, err) = lakeline(&app, "", &args).await;
     assert_eq!(code, Some(0), "{err}");
     let secret = out.trim().to_string();
     common::logs::secret(&secret);

@@ -233,6 +233,11 @@ impl TestApp {
         &self.http
     }
 
+    /// A client of a Lakeline that runs elsewhere (another process) at `addr`, not signed in.
+    pub fn attach(addr: SocketAddr, data_dir: tempfile::TempDir, project_dir: tempfile::TempDir) -> TestApp {
+        TestApp { addr, data_dir, project_dir, http: reqwest::Client::new(), cookie: None, set_cookie: None, stop: None, task: None }
+    }
+
     /// The default app: embedded workspace, fresh directories.
     pub async fn start() -> TestApp {
         Self::builder().start().await
