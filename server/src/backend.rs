@@ -34,8 +34,9 @@ pub struct ServerBackend {
     started: Instant,
     database: String,
     description: String,
-    /// The last check of the jobs against their definition (Settings), made on a user's action.
-    setup: tokio::sync::Mutex<Option<SetupView>>,
+    /// The last check of the jobs against their definition (Settings), made on a user's action,
+    /// and the definition version it was made for (a change here or on another replica outdates it).
+    setup: tokio::sync::Mutex<Option<(u64, SetupView)>>,
 }
 
 const PAGE_SIZE: i64 = 25;
@@ -148,8 +149,9 @@ impl From<TrackerError> for AppError {
 
 impl ServerBackend {
     pub async fn new(store: Store, workspace: Workspace, defaults: PipelineSettings, database: String, proxy: Option<crate::auth::ProxyTrust>) -> crate::error::Result<Self> {
-        let settings = merged_settings(&store, &defaults).await?;
+        let settings = store.merged_settings(&defaults).await?;
         let tracker = Tracker::new(workspace.client.clone(), workspace.project_id.clone(), store.clone(), Definition { settings });
+        tracker.set_defaults(defaults.clone());
         Ok(ServerBackend {
             auth: Auth::new(store.clone()).trusting(proxy),
             store,
@@ -187,6 +189,7 @@ impl ServerBackend {
     /// Checks the jobs against their definition in the workspace (a user's action) and keeps the
     /// answer for the Settings page.
     async fn check_setup(&self) -> SetupView {
+        let version = self.tracker.definition_version();
         let definition = self.tracker.definition().await;
         let client = self.tracker.client();
         let project_id = self.tracker.project_id().to_string();
@@ -211,25 +214,11 @@ impl ServerBackend {
             }
             Err(e) => view.error = Some(e.to_string()),
         }
-        *self.setup.lock().await = Some(view.clone());
+        *self.setup.lock().await = Some((version, view.clone()));
         view
     }
 }
 
-async fn merged_settings(store: &Store, defaults: &PipelineSettings) -> crate::store::Result<PipelineSettings> {
-    let saved = store.settings().await?;
-    let get = |key: &str, default: &str| saved.get(key).cloned().unwrap_or_else(|| default.to_string());
-    Ok(PipelineSettings {
-        owner_suffix: get("owner_suffix", &defaults.owner_suffix),
-        runtime_kernel: get("runtime_kernel", &defaults.runtime_kernel),
-        runtime_editor: get("runtime_editor", &defaults.runtime_editor),
-        runtime_edition: get("runtime_edition", &defaults.runtime_edition),
-        accuracy_key: get("accuracy_key", &defaults.accuracy_key),
-        recall_key: get("recall_key", &defaults.recall_key),
-        gate_accuracy_margin: get("gate_accuracy_margin", &defaults.gate_accuracy_margin),
-        gate_recall_margin: get("gate_recall_margin", &defaults.gate_recall_margin),
-    })
-}
 
 #[async_trait::async_trait]
 impl app::backend::Backend for ServerBackend {
@@ -327,8 +316,10 @@ impl app::backend::Backend for ServerBackend {
 
     /// The last check of the jobs; the first time (after a start) it is made now.
     async fn setup_view(&self) -> Result<SetupView, AppError> {
-        if let Some(view) = self.setup.lock().await.clone() {
-            return Ok(view);
+        if let Some((version, view)) = self.setup.lock().await.clone() {
+            if version == self.tracker.definition_version() {
+                return Ok(view);
+            }
         }
         Ok(self.check_setup().await)
     }
@@ -363,9 +354,9 @@ impl app::backend::Backend for ServerBackend {
         for (key, value) in settings.fields() {
             self.store.save_setting(key, value).await.map_err(store_error)?;
         }
-        let merged = merged_settings(&self.store, &self.defaults).await.map_err(store_error)?;
+        let merged = self.store.merged_settings(&self.defaults).await.map_err(store_error)?;
         self.tracker.set_definition(Definition { settings: merged.clone() }).await;
-        *self.setup.lock().await = None;
+        self.tracker.announce_definition();
         let detail = settings.fields().iter().map(|(k, v)| format!("{k}={v:?}")).collect::<Vec<_>>().join(", ");
         self.audit(&OwnedActor::of(caller), "settings.save", &detail, "ok").await?;
         Ok(merged)

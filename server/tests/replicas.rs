@@ -1,8 +1,8 @@
 //! Two Lakeline replicas on one PostgreSQL database, driving one workspace (as behind a load
 //! balancer): a trigger on either is refused while a chain runs on any; one replica polls the
 //! workspace at a time and the other takes over within seconds when it dies; the pages of both
-//! hear every change. Runs under `make test-postgres`; on SQLite (one Lakeline per database) it
-//! says that it skipped.
+//! hear every change; settings saved on one hold on the other. Runs under `make test-postgres`;
+//! on SQLite (one Lakeline per database) it says that it skipped.
 
 mod common;
 
@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use app::api::{ApplyPipelineSetup, TriggerPipeline};
+use app::api::{ApplyPipelineSetup, GetSettings, SaveSettings, TriggerPipeline};
 use common::workspace::TestWorkspace;
 use common::{TestApp, PASSWORD};
 use domain::{PipelineStatus, Role, Stage};
@@ -125,6 +125,14 @@ async fn two_replicas_start_one_chain_hand_polling_over_and_both_pages_follow_it
 
     let mut replicas = vec![Replica::start("a", &ws, &url).await, Replica::start("b", &ws, &url).await];
     replicas[0].app.call(ApplyPipelineSetup {}).await.unwrap();
+    // Settings saved on one replica hold on the other at once.
+    let mut settings = replicas[1].app.call(GetSettings {}).await.unwrap();
+    settings.gate_recall_margin = "0.2".into();
+    replicas[1].app.call(SaveSettings { settings }).await.unwrap();
+    until("replica a to read the settings saved on b", Duration::from_secs(5), async || {
+        replicas[0].app.call(GetSettings {}).await.unwrap().gate_recall_margin == "0.2"
+    })
+    .await;
     let heard: Vec<_> = futures_util::future::join_all(replicas.iter().map(Replica::listen)).await;
 
     // Twenty people click Run pipeline at once, half on each replica: one chain starts.

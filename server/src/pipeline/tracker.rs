@@ -27,7 +27,7 @@ use super::lineage;
 use crate::cml::{CmlClient, CmlError, RunQuery};
 use crate::store::audit::Actor;
 use crate::store::pipeline_runs::{PipelineRunRow, StageRow};
-use crate::store::cluster::{ActionLock, Lease, Published};
+use crate::store::cluster::{ActionLock, Lease, Message, Published};
 use crate::store::Store;
 
 /// Between passes while nothing runs.
@@ -153,9 +153,14 @@ pub struct Tracker {
     /// The right to poll the workspace, while this replica holds it.
     lease: Mutex<Option<Lease>>,
     leading: AtomicBool,
-    /// Changes for the other replicas (sent by [`Tracker::run`]'s replica task).
-    outbox: mpsc::UnboundedSender<Change>,
-    outbox_rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Change>>>,
+    /// Messages for the other replicas (sent by [`Tracker::run`]'s replica task).
+    outbox: mpsc::UnboundedSender<Message>,
+    outbox_rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Message>>>,
+    /// The configuration's settings, under those saved in the browser (for reading them again
+    /// when another replica saved new ones).
+    defaults: std::sync::OnceLock<domain::PipelineSettings>,
+    /// Counts changes of the definition and the jobs, here or on another replica.
+    definition_version: std::sync::atomic::AtomicU64,
     jobs: RwLock<Option<[Job; 3]>>,
     clocks: std::sync::Mutex<Clocks>,
     /// When the next pass is due (the last pass's end plus the pause it chose).
@@ -174,6 +179,8 @@ impl Tracker {
             leading: AtomicBool::new(false),
             outbox,
             outbox_rx: std::sync::Mutex::new(Some(outbox_rx)),
+            defaults: Default::default(),
+            definition_version: Default::default(),
             client,
             project_id,
             store,
@@ -215,7 +222,45 @@ impl Tracker {
     pub async fn set_definition(&self, definition: Definition) {
         *self.definition.write().await = definition;
         *self.jobs.write().await = None;
+        self.definition_version.fetch_add(1, Ordering::Relaxed);
         self.wake.notify_one();
+    }
+
+    /// The configuration's settings, so that settings saved on another replica can be read again.
+    pub fn set_defaults(&self, defaults: domain::PipelineSettings) {
+        let _ = self.defaults.set(defaults);
+    }
+
+    /// Which change of the settings or the jobs this replica last heard of (from here or another
+    /// replica): what was read of the jobs before a change is stale.
+    pub fn definition_version(&self) -> u64 {
+        self.definition_version.load(Ordering::Relaxed)
+    }
+
+    /// Tells the other replicas that the settings or the jobs changed here.
+    pub fn announce_definition(&self) {
+        self.definition_version.fetch_add(1, Ordering::Relaxed);
+        if self.store.shared() {
+            let _ = self.outbox.send(Message::Definition);
+        }
+    }
+
+    /// The jobs were changed here: read them again, and tell the other replicas to.
+    async fn jobs_changed(&self) {
+        *self.jobs.write().await = None;
+        self.announce_definition();
+    }
+
+    /// Another replica changed the settings or the jobs: read both again.
+    async fn reload_definition(&self) -> Result<(), TrackerError> {
+        if let Some(defaults) = self.defaults.get() {
+            let settings = self.store.merged_settings(defaults).await?;
+            *self.definition.write().await = Definition { settings };
+        }
+        *self.jobs.write().await = None;
+        self.definition_version.fetch_add(1, Ordering::Relaxed);
+        self.wake.notify_one();
+        Ok(())
     }
 
     /// Runs until the task is dropped: polls the workspace while this replica holds the polling
@@ -293,17 +338,24 @@ impl Tracker {
         };
         loop {
             tokio::select! {
-                Some(change) = outbox.recv() => {
-                    if let Err(e) = self.store.publish(&self.replica, &change).await {
+                Some(message) = outbox.recv() => {
+                    if let Err(e) = self.store.publish(&self.replica, message).await {
                         tracing::warn!(error = %e, "a change could not be sent to the other replicas");
                     }
                 }
                 heard = listener.recv() => match heard {
                     Ok(notification) => match serde_json::from_str::<Published>(notification.payload()) {
-                        Ok(published) if published.from != self.replica => {
-                            let _ = self.events.send(published.change);
-                            self.wake.notify_one();
-                        }
+                        Ok(published) if published.from != self.replica => match published.message {
+                            Message::Change(change) => {
+                                let _ = self.events.send(change);
+                                self.wake.notify_one();
+                            }
+                            Message::Definition => {
+                                if let Err(e) = self.reload_definition().await {
+                                    tracing::warn!(error = %e, "the settings another replica saved could not be read");
+                                }
+                            }
+                        },
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "a replica's change could not be read"),
                     },
@@ -648,7 +700,7 @@ impl Tracker {
     fn notify(&self, change: Change) {
         let _ = self.events.send(change);
         if self.store.shared() {
-            let _ = self.outbox.send(change);
+            let _ = self.outbox.send(Message::Change(change));
         }
     }
 
@@ -791,7 +843,7 @@ impl Tracker {
         }
         let patch = UpdateJob { schedule: Some(cron.clone()), ..Default::default() };
         let updated = self.client.update_job(&self.project_id, &job.id, &patch).await?;
-        *self.jobs.write().await = None;
+        self.jobs_changed().await;
         let detail = if cron.is_empty() { format!("{}: by hand only", job.name) } else { format!("{}: {cron:?} in {}", job.name, updated.timezone) };
         self.store.record_event(actor, "pipeline.schedule", &detail, "ok").await?;
         Ok(updated)
@@ -914,7 +966,7 @@ impl Tracker {
         let _guard = self.lock_for_setup().await?;
         let definition = self.definition().await;
         definition.apply(&self.client, &self.project_id).await?;
-        *self.jobs.write().await = None;
+        self.jobs_changed().await;
         self.store.record_event(actor, "pipeline.setup", &format!("jobs for suffix {:?}", definition.settings.owner_suffix), "ok").await?;
         self.wake.notify_one();
         Ok(definition)
@@ -945,7 +997,7 @@ impl Tracker {
             }
         }
         definition.apply(&self.client, &self.project_id).await?;
-        *self.jobs.write().await = None;
+        self.jobs_changed().await;
         let detail = if removed.is_empty() { "none found".to_string() } else { format!("deleted {}", removed.join(", ")) };
         self.store.record_event(actor, "pipeline.remove_duplicates", &detail, "ok").await?;
         self.wake.notify_one();

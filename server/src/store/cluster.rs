@@ -87,11 +87,11 @@ impl Store {
         Ok(ActionLock { conn: Some(conn) })
     }
 
-    /// Tells the other replicas about a change (`from` names this replica, so that it can skip
-    /// its own changes when they come back).
-    pub async fn publish(&self, from: &str, change: &Change) -> Result<()> {
+    /// Tells the other replicas (`from` names this replica, so that it can skip its own messages
+    /// when they come back).
+    pub async fn publish(&self, from: &str, message: Message) -> Result<()> {
         if let Db::Postgres(pool) = self.db() {
-            let payload = serde_json::to_string(&Published { from: from.to_string(), change: *change }).expect("a change serialises");
+            let payload = serde_json::to_string(&Published { from: from.to_string(), message }).expect("a message serialises");
             sqlx::query("SELECT pg_notify($1, $2)").bind(CHANGES_CHANNEL).bind(payload).execute(pool).await?;
         }
         Ok(())
@@ -106,9 +106,19 @@ impl Store {
     }
 }
 
-/// A change as it travels between replicas.
+/// What replicas tell each other.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Message {
+    /// A live change, for the pages.
+    Change(Change),
+    /// The settings or the jobs changed: read them again.
+    Definition,
+}
+
+/// A message as it travels between replicas.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Published {
     pub from: String,
-    pub change: Change,
+    pub message: Message,
 }

@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use domain::PipelineSettings;
+
 use super::Store;
 use super::Result;
 
@@ -21,6 +23,22 @@ impl Store {
                 .execute(pool)
                 .await?;
             Ok(())
+        })
+    }
+
+    /// The pipeline's settings: those saved in the browser over `defaults` (the configuration's).
+    pub async fn merged_settings(&self, defaults: &PipelineSettings) -> Result<PipelineSettings> {
+        let saved = self.settings().await?;
+        let get = |key: &str, default: &str| saved.get(key).cloned().unwrap_or_else(|| default.to_string());
+        Ok(PipelineSettings {
+            owner_suffix: get("owner_suffix", &defaults.owner_suffix),
+            runtime_kernel: get("runtime_kernel", &defaults.runtime_kernel),
+            runtime_editor: get("runtime_editor", &defaults.runtime_editor),
+            runtime_edition: get("runtime_edition", &defaults.runtime_edition),
+            accuracy_key: get("accuracy_key", &defaults.accuracy_key),
+            recall_key: get("recall_key", &defaults.recall_key),
+            gate_accuracy_margin: get("gate_accuracy_margin", &defaults.gate_accuracy_margin),
+            gate_recall_margin: get("gate_recall_margin", &defaults.gate_recall_margin),
         })
     }
 }
