@@ -4,6 +4,7 @@
 #
 #   scripts/postgres.sh start   install PostgreSQL when missing (Debian's package), start it
 #   scripts/postgres.sh url     the URL tests connect with
+#   scripts/postgres.sh createdb NAME   make an empty database NAME and print its URL
 #   scripts/postgres.sh stop    stop it (nothing when it is not running)
 #
 # Idempotent: `start` on a running server leaves it running. Trust authentication is used, and
@@ -88,5 +89,11 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   url) echo "postgres://lakeline@127.0.0.1:$port/postgres" ;;
-  *) echo "usage: scripts/postgres.sh start|stop|url" >&2; exit 2 ;;
+  createdb)
+    name="${2:?usage: scripts/postgres.sh createdb NAME}"
+    [[ "$name" =~ ^[a-z_][a-z0-9_]*$ ]] || { echo "postgres.sh: a database name is lower-case letters, digits and _" >&2; exit 2; }
+    "$(pg_bin)/psql" -q -h 127.0.0.1 -p "$port" -U lakeline -d postgres -c "CREATE DATABASE $name" >&2
+    echo "postgres://lakeline@127.0.0.1:$port/$name"
+    ;;
+  *) echo "usage: scripts/postgres.sh start|stop|url|createdb NAME" >&2; exit 2 ;;
 esac

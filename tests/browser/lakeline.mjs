@@ -22,6 +22,14 @@ function projectDir(dataDir, files = {}) {
   return dir;
 }
 
+/** A new, empty database on the tests' PostgreSQL server (LAKELINE_TEST_POSTGRES, started by
+ * `make test-browser`): its URL. */
+export function createDatabase(name) {
+  const made = spawnSync(join(root, 'scripts/postgres.sh'), ['createdb', name], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`the test database ${name} was not made: ${made.stderr}`);
+  return made.stdout.trim();
+}
+
 /** The repository's pipeline script `name`, as text. */
 export function pipelineScript(name) {
   return readFileSync(join(root, 'pipeline', name), 'utf8');
@@ -46,13 +54,14 @@ export const PASSWORD = 'a password for browser tests';
 export const USERS = { viewer: 'vera', operator: 'otto', admin: 'ada' };
 
 /** Starts Lakeline with `extraEnv` added to its environment and `projectFiles` ({ name: text })
- * added to or replaced in its project's copy of the pipeline scripts. */
-export async function startLakeline(extraEnv = {}, projectFiles = {}) {
+ * added to or replaced in its project's copy of the pipeline scripts; without `users` (a second
+ * replica on a database that has them), it adds no users. */
+export async function startLakeline(extraEnv = {}, projectFiles = {}, { users = true } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'lakeline-browser-'));
   noteSecrets(PASSWORD);
   const binary = process.env.LAKELINE_BIN ?? join(root, 'target/debug/lakeline');
-  for (const [role, name] of Object.entries(USERS)) {
-    const added = spawnSync(binary, ['--data-dir', dataDir, 'user', 'add', name, '--role', role, '--password-stdin'], { input: PASSWORD + '\n' });
+  for (const [role, name] of Object.entries(users ? USERS : {})) {
+    const added = spawnSync(binary, ['--data-dir', dataDir, 'user', 'add', name, '--role', role, '--password-stdin'], { input: PASSWORD + '\n', env: { ...process.env, ...extraEnv } });
     if (added.status !== 0) throw new Error(`lakeline user add ${name} failed: ${added.stderr}`);
   }
   const child = spawn(binary, ['--listen', '127.0.0.1:0', '--data-dir', dataDir], {
