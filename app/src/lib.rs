@@ -10,7 +10,7 @@ pub mod error;
 pub mod pages;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path,
@@ -42,6 +42,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // The build's versioned name (`/pkg/<version>/`), kept by browsers for good.
+                <link rel="stylesheet" id="leptos" href=format!("/{}/lakeline.css", options.site_pkg_dir)/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -57,7 +59,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/lakeline.css"/>
         <Title formatter=|page: String| if page.is_empty() { "Lakeline".to_string() } else { format!("{page} · Lakeline") }/>
         <Router>
             <Layout>

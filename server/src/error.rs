@@ -32,6 +32,9 @@ pub enum Error {
 
     #[error("the server failed: {0}")]
     Serve(std::io::Error),
+
+    #[error("the built front end in {} cannot be read: {source}", path.display())]
+    Site { path: std::path::PathBuf, source: std::io::Error },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

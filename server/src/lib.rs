@@ -55,10 +55,12 @@ impl Lakeline {
             .map_err(|source| Error::Listen { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(Error::Serve)?;
 
+        let pkg = config.site_dir.join("pkg");
+        let version = http::assets::version(&pkg).map_err(|source| Error::Site { path: pkg, source })?;
         let leptos_options = LeptosOptions::builder()
             .output_name("lakeline")
             .site_root(config.site_dir.to_string_lossy().to_string())
-            .site_pkg_dir("pkg")
+            .site_pkg_dir(format!("pkg/{version}"))
             .site_addr(addr)
             .build();
         let backend = Arc::new(ServerBackend::new(store, workspace, config.default_settings(), database.display(), config.proxy_trust()).await?);

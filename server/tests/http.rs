@@ -39,7 +39,9 @@ async fn home_page_is_server_rendered_with_navigation_and_hydration_scripts() {
         assert!(html.contains(&format!("href=\"{href}\"")), "link to {href}");
         assert!(html.contains(label), "label {label}");
     }
-    assert!(html.contains("/pkg/lakeline.js"), "hydration script is linked: {html}");
+    let script = html.split("rel=\"modulepreload\" href=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default();
+    let version = script.strip_prefix("/pkg/").and_then(|rest| rest.strip_suffix("/lakeline.js")).unwrap_or_default();
+    assert!(version.len() == 16 && version.bytes().all(|b| b.is_ascii_hexdigit()), "the hydration script is linked under the build's version: {html}");
     assert!(html.contains("data-test=\"server-check\""));
 }
 
@@ -199,11 +201,12 @@ async fn the_data_directory_and_its_files_are_private_to_its_user() {
     server.stop().await;
 }
 
-/// The built front end's files: the stored `.gz` the build made (scripts/precompress.sh) goes to a
-/// browser that takes gzip, byte for byte; one that does not gets the file itself; both are
-/// revalidated (`no-cache`, then a bodiless 304 while the file is unchanged).
+/// The built front end's files: pages name them under the build's version (a hash of their
+/// contents), answered with long-lived `immutable` caching; the stored `.gz` the build made
+/// (scripts/precompress.sh) goes to a browser that takes gzip, byte for byte; one that does not
+/// gets the file itself; the plain names are revalidated (`no-cache`, then a bodiless 304).
 #[tokio::test]
-async fn built_files_are_served_precompressed_and_revalidated() {
+async fn built_files_are_versioned_precompressed_and_cached_for_good() {
     let site = tempfile::tempdir().unwrap();
     std::fs::create_dir(site.path().join("pkg")).unwrap();
     // A file that compresses well, as wasm does.
@@ -221,18 +224,30 @@ async fn built_files_are_served_precompressed_and_revalidated() {
     let dir = site.path().to_path_buf();
     let server = TestApp::builder().with_config(move |c| c.site_dir = dir).start().await;
     let http = reqwest::Client::builder().no_gzip().build().unwrap();
-    let gzipped = http.get(server.url("/pkg/lakeline.wasm")).header("accept-encoding", "gzip, br").send().await.unwrap();
+
+    // Pages name the files under the build's version, and those answers are kept for good.
+    let page = http.get(server.url("/sign-in")).send().await.unwrap().text().await.unwrap();
+    let version = page.split("/pkg/").nth(1).and_then(|rest| rest.split('/').next()).expect("a versioned /pkg/ link").to_string();
+    assert_eq!(version.len(), 16, "{version}");
+    assert!(page.contains(&format!("href=\"/pkg/{version}/lakeline.css\"")), "the stylesheet is versioned too");
+    let versioned = format!("/pkg/{version}/lakeline.wasm");
+    let gzipped = http.get(server.url(&versioned)).header("accept-encoding", "gzip, br").send().await.unwrap();
     assert_eq!(gzipped.status(), 200);
     assert_eq!(gzipped.headers()["content-encoding"], "gzip");
     assert_eq!(gzipped.headers()["content-type"], "application/wasm");
-    assert_eq!(gzipped.headers()["cache-control"], "no-cache");
-    let modified = gzipped.headers()["last-modified"].clone();
+    assert_eq!(gzipped.headers()["cache-control"], "public, max-age=31536000, immutable");
     assert_eq!(gzipped.bytes().await.unwrap().as_ref(), stored.as_slice(), "the stored file, not a new compression");
-
-    let plain = http.get(server.url("/pkg/lakeline.wasm")).header("accept-encoding", "identity").send().await.unwrap();
+    let plain = http.get(server.url(&versioned)).header("accept-encoding", "identity").send().await.unwrap();
     assert!(plain.headers().get("content-encoding").is_none());
     assert_eq!(plain.bytes().await.unwrap().len(), wasm.len());
+    // Another build's version: gone, not this build's file under that name.
+    let other = format!("/pkg/{}/lakeline.wasm", "0".repeat(16));
+    assert_eq!(http.get(server.url(&other)).send().await.unwrap().status(), 404);
 
+    // The plain names still answer, revalidated each time.
+    let unversioned = http.get(server.url("/pkg/lakeline.wasm")).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(unversioned.headers()["cache-control"], "no-cache");
+    let modified = unversioned.headers()["last-modified"].clone();
     let again = http.get(server.url("/pkg/lakeline.wasm")).header("accept-encoding", "gzip").header("if-modified-since", modified).send().await.unwrap();
     assert_eq!(again.status(), 304);
     assert!(again.bytes().await.unwrap().is_empty());

@@ -18,7 +18,7 @@ use crate::backend::ServerBackend;
 
 mod access;
 pub mod api_v1;
-mod assets;
+pub(crate) mod assets;
 mod arguments;
 mod deadline;
 mod events;
@@ -54,7 +54,7 @@ pub fn router(state: AppState, request_timeout: Duration, metrics_here: bool) ->
     let router = router
         .route("/api/events", axum::routing::get(events::events))
         .merge(api_v1::router())
-        .merge(assets::router(&site_root, &options.site_pkg_dir))
+        .merge(assets::router(&site_root, options.site_pkg_dir.trim_start_matches("pkg/")))
         .leptos_routes_with_context(
             &state,
             routes,
