@@ -58,9 +58,14 @@ cml-application: release
 	scripts/cml-application.sh target/cml-application target/release/lakeline target/site
 	tar -czf target/cml-application/lakeline.tar.gz -C target/cml-application lakeline
 
-## Benchmarks (print numbers, assert nothing): history with 10,000 runs; what serving the front end
-## costs the server; what live pages cost the workspace (calls per minute idle and per chain for 0, 3 and 20 pages) and how fast changes reach them.
+## Benchmarks (print numbers, assert nothing): history with 10,000 runs in the store; History and a
+## run's page under load over HTTP (wrk) on the optimised build, with memory and bundle sizes; what
+## serving the front end costs the server; what live pages cost the workspace (calls per minute idle
+## and per chain for 0, 3 and 20 pages) and how fast changes reach them.
 bench: build
 	$(WITH_TOOLCHAIN) cargo bench -p server --bench history
+	$(MAKE) release
+	BENCH_BIN=target/release/lakeline python3 bench/http_load.py
+	$(MAKE) build
 	python3 bench/static_assets.py
 	python3 bench/live_cost.py
