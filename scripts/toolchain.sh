@@ -108,6 +108,20 @@ if ! "$tools/bin/wasm-bindgen" --version 2>/dev/null | grep -q " $wb_version\$";
   "${fast_profile[@]}" "$tool_cargo" install wasm-bindgen-cli --version "=$wb_version" --root "$tools" --force >&2
 fi
 
+# wasm-opt, which cargo-leptos runs on release builds: Debian's binaryen (108) is older than what
+# rustc emits; the npm package binaryen ships a current one (a Node.js program). Without one on
+# PATH, cargo-leptos would try to download it from GitHub.
+binaryen_version=132.0.0
+if ! "$tools/bin/wasm-opt" --version 2>/dev/null | grep -q "version_${binaryen_version%%.*}"; then
+  if command -v npm >/dev/null; then
+    say "installing wasm-opt (npm binaryen $binaryen_version; once; cached in $tools)"
+    npm install --silent --no-audit --no-fund --prefix "$tools/binaryen" "binaryen@$binaryen_version" >&2
+    ln -sf "$tools/binaryen/node_modules/binaryen/bin/wasm-opt" "$tools/bin/wasm-opt"
+  else
+    say "npm is missing: release builds will not run wasm-opt"
+  fi
+fi
+
 cat >"$envfile" <<EOF
 # Written by scripts/toolchain.sh (route: $route). Sourced by the Makefile.
 $extra_env
