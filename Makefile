@@ -59,13 +59,16 @@ cml-application: release
 	tar -czf target/cml-application/lakeline.tar.gz -C target/cml-application lakeline
 
 ## Benchmarks (print numbers, assert nothing): history with 10,000 runs in the store; History and a
-## run's page under load over HTTP (wrk) on the optimised build, with memory and bundle sizes; what
+## run's page under load over HTTP (wrk) on the optimised build, with memory and bundle sizes, and a
+## cold browser's time until it can click Run pipeline; what
 ## serving the front end costs the server; what live pages cost the workspace (calls per minute idle
 ## and per chain for 0, 3 and 20 pages) and how fast changes reach them.
 bench: build
 	$(WITH_TOOLCHAIN) cargo bench -p server --bench history
 	$(MAKE) release
 	BENCH_BIN=target/release/lakeline python3 bench/http_load.py
+	@scripts/browser-deps.sh
+	BENCH_BIN=target/release/lakeline node bench/time_to_click.mjs
 	$(MAKE) build
 	python3 bench/static_assets.py
 	python3 bench/live_cost.py

@@ -69,7 +69,10 @@ test('three open pages follow a chain live; a replaced deployment shows stopped'
   await history.evaluate(() => { window.__sameDocument = true; });
   const firstRow = history.locator('[data-test="history-row"]').first();
   assert.equal(await firstRow.locator('[data-test="history-deployment"]').innerText(), 'deployed');
-  await runChainFrom(pages[1]);
+  // Wait for the second run itself: until it shows, pages[2] still shows the first run's stages
+  // as succeeded.
+  const second = await runNewChainFrom(pages[1]);
+  await pages[2].waitForFunction((href) => document.querySelector('[data-test="current-run"] h2 a')?.getAttribute('href') === href, second, { timeout: CHAIN_TIMEOUT });
   for (const i of [0, 1, 2]) await stageBecomes(pages[2], i, 'succeeded');
   await history.waitForFunction(
     () => {
