@@ -35,14 +35,14 @@ test-rust: toolchain
 test-postgres: toolchain
 	scripts/postgres.sh start
 	rm -rf $(TEST_LOGS)/postgres
-	trap 'scripts/postgres.sh stop' EXIT; $(WITH_TOOLCHAIN) LAKELINE_TEST_POSTGRES="$$(scripts/postgres.sh url)" LAKELINE_TEST_LOG_DIR=$(TEST_LOGS)/postgres cargo test -p server
+	trap '$(CURDIR)/scripts/postgres.sh stop' EXIT; $(WITH_TOOLCHAIN) LAKELINE_TEST_POSTGRES="$$(scripts/postgres.sh url)" LAKELINE_TEST_LOG_DIR=$(TEST_LOGS)/postgres cargo test -p server
 
 # The browser tests; the replicas' test needs the PostgreSQL server (started and stopped here).
 test-browser: build
 	@scripts/browser-deps.sh
 	scripts/postgres.sh start
 	rm -rf $(TEST_LOGS)/browser
-	trap 'scripts/postgres.sh stop' EXIT; cd tests/browser && LAKELINE_TEST_POSTGRES="$$($(CURDIR)/scripts/postgres.sh url)" LAKELINE_TEST_LOG_DIR=$(TEST_LOGS)/browser LAKELINE_BIN=$(CURDIR)/target/debug/lakeline npm test
+	trap '$(CURDIR)/scripts/postgres.sh stop' EXIT; cd tests/browser && LAKELINE_TEST_POSTGRES="$$($(CURDIR)/scripts/postgres.sh url)" LAKELINE_TEST_LOG_DIR=$(TEST_LOGS)/browser LAKELINE_BIN=$(CURDIR)/target/debug/lakeline npm test
 
 check-test-logs:
 	scripts/check-test-logs.sh $(TEST_LOGS)
