@@ -87,35 +87,57 @@ impl HistoryQuery {
         })
     }
 
-    fn push_where<'a, DB: Database>(&'a self, q: &mut QueryBuilder<'a, DB>)
+    /// Adds the filter's conditions; the returned [`Conjunction`] joins any further ones.
+    fn push_where<'a, DB: Database>(&'a self, q: &mut QueryBuilder<'a, DB>) -> Conjunction
     where
         &'a str: Encode<'a, DB> + Type<DB>,
         String: Encode<'a, DB> + Type<DB>,
         DateTime<Utc>: Encode<'a, DB> + Type<DB>,
     {
-        q.push(" WHERE 1 = 1");
+        let mut and = Conjunction::default();
         if let Some(status) = self.status {
-            q.push(" AND status = ").push_bind(status.as_str());
+            q.push(and.next()).push("status = ").push_bind(status.as_str());
         }
         if let Some(from) = self.from {
-            q.push(" AND created_at >= ").push_bind(from);
+            q.push(and.next()).push("created_at >= ").push_bind(from);
         }
         if let Some(until) = self.until {
-            q.push(" AND created_at < ").push_bind(until);
+            q.push(and.next()).push("created_at < ").push_bind(until);
         }
         if let Some(who) = &self.who {
-            q.push(" AND LOWER(triggered_by) LIKE LOWER(").push_bind(format!("%{}%", escape_like(who))).push(") ESCAPE '\\'");
+            q.push(and.next()).push("LOWER(triggered_by) LIKE LOWER(").push_bind(format!("%{}%", escape_like(who))).push(") ESCAPE '\\'");
         }
         if let Some(snapshot) = &self.snapshot {
-            q.push(" AND (snapshot_id = ").push_bind(snapshot).push(" OR parent_snapshot_id = ").push_bind(snapshot).push(")");
+            q.push(and.next()).push("(snapshot_id = ").push_bind(snapshot).push(" OR parent_snapshot_id = ").push_bind(snapshot).push(")");
         }
         if self.with_notes {
-            q.push(" AND note_count > 0");
+            // As the partial index `pipeline_runs_noted` states it, so that SQLite uses it.
+            q.push(and.next()).push("note_count > 0");
         }
         if let Some(note) = &self.note {
-            q.push(" AND EXISTS (SELECT 1 FROM run_notes WHERE run_notes.pipeline_run_id = pipeline_runs.id AND LOWER(body) LIKE LOWER(")
+            q.push(and.next())
+                .push("EXISTS (SELECT 1 FROM run_notes WHERE run_notes.pipeline_run_id = pipeline_runs.id AND LOWER(body) LIKE LOWER(")
                 .push_bind(format!("%{}%", escape_like(note)))
                 .push(") ESCAPE '\\')");
+        }
+        and
+    }
+}
+
+/// Joins a query's conditions: ` WHERE ` before the first, ` AND ` before the others. Without
+/// conditions there is no `WHERE` at all (SQLite counts a table without one far faster than with
+/// `WHERE 1 = 1`).
+#[derive(Debug, Default)]
+struct Conjunction {
+    started: bool,
+}
+
+impl Conjunction {
+    fn next(&mut self) -> &'static str {
+        if std::mem::replace(&mut self.started, true) {
+            " AND "
+        } else {
+            " WHERE "
         }
     }
 }
@@ -167,12 +189,12 @@ impl Store {
             let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
 
             let mut select = QueryBuilder::new("SELECT * FROM pipeline_runs");
-            query.push_where(&mut select);
+            let mut and = query.push_where(&mut select);
             let anchor = "(SELECT created_at, id FROM pipeline_runs WHERE id = ";
             match cursor {
                 Cursor::Newest => select.push(" ORDER BY created_at DESC, id DESC"),
-                Cursor::Before(id) => select.push(" AND (created_at, id) < ").push(anchor).push_bind(id).push(") ORDER BY created_at DESC, id DESC"),
-                Cursor::After(id) => select.push(" AND (created_at, id) > ").push(anchor).push_bind(id).push(") ORDER BY created_at ASC, id ASC"),
+                Cursor::Before(id) => select.push(and.next()).push("(created_at, id) < ").push(anchor).push_bind(id).push(") ORDER BY created_at DESC, id DESC"),
+                Cursor::After(id) => select.push(and.next()).push("(created_at, id) > ").push(anchor).push_bind(id).push(") ORDER BY created_at ASC, id ASC"),
             };
             select.push(" LIMIT ").push_bind(page_size + 1);
             let mut rows: Vec<PipelineRunRow> = select.build_query_as().fetch_all(pool).await?;
@@ -182,14 +204,14 @@ impl Store {
                 rows.reverse();
             }
 
-            let newer_count = match rows.first() {
-                Some(first) => {
+            let newer_count = match (cursor, rows.first()) {
+                (Cursor::Newest, _) | (_, None) => 0,
+                (_, Some(first)) => {
                     let mut q = QueryBuilder::new("SELECT COUNT(*) FROM pipeline_runs");
-                    query.push_where(&mut q);
-                    q.push(" AND (created_at, id) > (").push_bind(first.created_at).push(", ").push_bind(first.id).push(")");
+                    let mut and = query.push_where(&mut q);
+                    q.push(and.next()).push("(created_at, id) > (").push_bind(first.created_at).push(", ").push_bind(first.id).push(")");
                     q.build_query_scalar().fetch_one(pool).await?
                 }
-                None => 0,
             };
             let (older, newer) = match cursor {
                 Cursor::Newest | Cursor::Before(_) => (more, newer_count > 0),
@@ -198,10 +220,15 @@ impl Store {
             let older_than = rows.last().filter(|_| older).map(|r| r.id);
             let newer_than = rows.first().filter(|_| newer).map(|r| r.id);
 
-            // The page's stages in one query.
+            // The page's stages in one query, without their logs (History shows none).
             let mut stages: Vec<StageRow> = vec![];
             if !rows.is_empty() {
-                let mut q = QueryBuilder::new(format!("SELECT * FROM stage_runs WHERE {} AND pipeline_run_id IN (", super::pipeline_runs::LATEST_ATTEMPT));
+                let mut q = QueryBuilder::new(format!(
+                    "SELECT pipeline_run_id, stage, attempt, job_id, job_run_id, status, created_at, running_at, finished_at,
+                            log_path, CAST(NULL AS TEXT) AS log_tail, log_final
+                     FROM stage_runs WHERE {} AND pipeline_run_id IN (",
+                    super::pipeline_runs::LATEST_ATTEMPT
+                ));
                 let mut ids = q.separated(", ");
                 for r in &rows {
                     ids.push_bind(r.id);
