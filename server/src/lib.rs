@@ -8,6 +8,7 @@ pub mod cml;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod memory;
 pub mod pipeline;
 pub mod store;
 pub mod telemetry;
@@ -84,6 +85,8 @@ impl Lakeline {
         let retry_after = Duration::from_secs_f64(self.config.alert_retry_secs.max(0.1));
         let alerts = alerts::Alerts::new(backend.store.clone(), base_url, retry_after);
         let alerts = tokio::spawn(alerts.run(backend.tracker.subscribe(), self.state.closing.clone()));
+        let metrics = self.state.metrics.clone();
+        let trimmer = tokio::spawn(memory::trim_when_quiet(move || metrics.answered(), self.state.closing.clone()));
         let metrics_server = match self.config.metrics_listen {
             Some(metrics_addr) => {
                 let listener = TcpListener::bind(metrics_addr).await.map_err(|source| Error::Listen { addr: metrics_addr, source })?;
@@ -126,6 +129,7 @@ impl Lakeline {
         }
         tracker.abort();
         alerts.abort();
+        trimmer.abort();
         if let Some(server) = metrics_server {
             server.abort();
         }

@@ -5,7 +5,7 @@
 //! scrape. Served without sign-in, like `/healthz`, on the main address or on its own
 //! (`--metrics-listen`).
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -46,6 +46,8 @@ type Latency = Family<RouteLabels, Histogram, fn() -> Histogram>;
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
+    /// All requests answered, for [`Metrics::answered`].
+    answered: AtomicU64,
     latency: Latency,
     live_connections: Gauge,
     tracker_lag: Gauge<f64, AtomicU64>,
@@ -73,7 +75,12 @@ impl Metrics {
         registry.register("tracker_leading", "1 while this replica polls the workspace (one replica does at a time), else 0", Gauge::clone(&tracker_leading));
         registry.register("pipeline_runs", "Pipeline runs, by status", Family::clone(&pipeline_runs));
         registry.register("webhook_deliveries", "Webhook deliveries, by state (pending, delivered, failed)", Family::clone(&deliveries));
-        Arc::new(Metrics { registry, requests, latency, live_connections, tracker_lag, tracker_leading, pipeline_runs, deliveries })
+        Arc::new(Metrics { registry, requests, answered: AtomicU64::new(0), latency, live_connections, tracker_lag, tracker_leading, pipeline_runs, deliveries })
+    }
+
+    /// The requests answered since the start.
+    pub fn answered(&self) -> u64 {
+        self.answered.load(Ordering::Relaxed)
     }
 
     /// Counts an open live stream until the guard is dropped.
@@ -100,6 +107,7 @@ pub async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next
     let response = next.run(request).await;
     metrics.latency.get_or_create(&RouteLabels { method: method.clone(), route: route.clone() }).observe(started.elapsed().as_secs_f64());
     metrics.requests.get_or_create(&RequestLabels { method, route, status: response.status().as_u16() }).inc();
+    metrics.answered.fetch_add(1, Ordering::Relaxed);
     response
 }
 
