@@ -3,7 +3,7 @@
 runs; History's first page, a deep page and each filter, and a run's page, each at 1, 10 and 50
 concurrent clients (wrk, installed from Debian's packages when missing); requests per second and
 p50/p95/p99 latency; the server's resident memory before, at its peak and after the load; and the
-front end's bundle as served (raw and gzip).
+front end's bundle as served (raw, gzip and brotli).
 
 Measures the optimised build (`make release`: target/release/lakeline) when there is one, else the
 debug build; BENCH_BIN names another. BENCH_SECONDS sets each point's length (default 10).
@@ -152,16 +152,15 @@ def main():
         print(f"\nresident memory: {rss_before / 1024:.0f} MB before the load, {peak / 1024:.0f} MB at its peak, {after / 1024:.0f} MB 5 s after it ended")
 
         pkg = ROOT / "target/site/pkg"
-        print("\nfront end as served (raw · gzip):")
-        total_raw = total_gz = 0
+        print("\nfront end as served (raw · gzip · brotli):")
+        totals = [0, 0, 0]
         for f in sorted(pkg.glob("lakeline*")):
-            if f.suffix in (".gz", ".ts"):
+            if f.suffix in (".gz", ".br", ".ts"):
                 continue
-            gz = f.with_name(f.name + ".gz")
-            raw, packed = f.stat().st_size, (gz.stat().st_size if gz.exists() else 0)
-            total_raw, total_gz = total_raw + raw, total_gz + packed
-            print(f"  {f.name:<20} {raw / 1024:>9.0f} KB · {packed / 1024:>7.0f} KB")
-        print(f"  {'in all':<20} {total_raw / 1024:>9.0f} KB · {total_gz / 1024:>7.0f} KB")
+            sizes = [f.stat().st_size] + [c.stat().st_size if c.exists() else 0 for c in (f.with_name(f.name + ".gz"), f.with_name(f.name + ".br"))]
+            totals = [t + s for t, s in zip(totals, sizes)]
+            print(f"  {f.name:<20} " + " · ".join(f"{s / 1024:>7.0f} KB" for s in sizes))
+        print(f"  {'in all':<20} " + " · ".join(f"{s / 1024:>7.0f} KB" for s in totals))
     finally:
         if server:
             server.send_signal(signal.SIGTERM)

@@ -202,9 +202,9 @@ async fn the_data_directory_and_its_files_are_private_to_its_user() {
 }
 
 /// The built front end's files: pages name them under the build's version (a hash of their
-/// contents), answered with long-lived `immutable` caching; the stored `.gz` the build made
-/// (scripts/precompress.sh) goes to a browser that takes gzip, byte for byte; one that does not
-/// gets the file itself; the plain names are revalidated (`no-cache`, then a bodiless 304).
+/// contents), answered with long-lived `immutable` caching; the stored `.br` and `.gz` the build
+/// made (scripts/precompress.sh) go, byte for byte, to a browser that takes brotli (preferred) or
+/// gzip; one that takes neither gets the file itself; the plain names are revalidated (`no-cache`, then a bodiless 304).
 #[tokio::test]
 async fn built_files_are_versioned_precompressed_and_cached_for_good() {
     let site = tempfile::tempdir().unwrap();
@@ -220,6 +220,8 @@ async fn built_files_are_versioned_precompressed_and_cached_for_good() {
     }
     let stored = std::fs::read(site.path().join("pkg/lakeline.wasm.gz")).unwrap();
     assert!(stored.len() < wasm.len() / 4, "{} of {} bytes", stored.len(), wasm.len());
+    let stored_br = std::fs::read(site.path().join("pkg/lakeline.wasm.br")).unwrap();
+    assert!(stored_br.len() < wasm.len() / 4, "{} of {} bytes", stored_br.len(), wasm.len());
 
     let dir = site.path().to_path_buf();
     let server = TestApp::builder().with_config(move |c| c.site_dir = dir).start().await;
@@ -231,7 +233,13 @@ async fn built_files_are_versioned_precompressed_and_cached_for_good() {
     assert_eq!(version.len(), 16, "{version}");
     assert!(page.contains(&format!("href=\"/pkg/{version}/lakeline.css\"")), "the stylesheet is versioned too");
     let versioned = format!("/pkg/{version}/lakeline.wasm");
-    let gzipped = http.get(server.url(&versioned)).header("accept-encoding", "gzip, br").send().await.unwrap();
+    let brotli = http.get(server.url(&versioned)).header("accept-encoding", "gzip, deflate, br").send().await.unwrap();
+    assert_eq!(brotli.status(), 200);
+    assert_eq!(brotli.headers()["content-encoding"], "br");
+    assert_eq!(brotli.headers()["content-type"], "application/wasm");
+    assert_eq!(brotli.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(brotli.bytes().await.unwrap().as_ref(), stored_br.as_slice(), "the stored file, not a new compression");
+    let gzipped = http.get(server.url(&versioned)).header("accept-encoding", "gzip").send().await.unwrap();
     assert_eq!(gzipped.status(), 200);
     assert_eq!(gzipped.headers()["content-encoding"], "gzip");
     assert_eq!(gzipped.headers()["content-type"], "application/wasm");
