@@ -9,6 +9,9 @@
 //! just after a start and while a stage is scheduled, and every few seconds in between (see
 //! [`pause_for`]); when idle, only New Batch's runs, with a full pass over all three jobs and the
 //! live deployment every few minutes.
+//!
+//! Among several replicas on one PostgreSQL database, only the one holding the polling lease
+//! reads the workspace; how the replicas share that and their changes is in [`replicas`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,8 +30,11 @@ use super::lineage;
 use crate::cml::{CmlClient, CmlError, RunQuery};
 use crate::store::audit::Actor;
 use crate::store::pipeline_runs::{PipelineRunRow, StageRow};
-use crate::store::cluster::{ActionLock, Lease, Message, Published};
+use crate::store::cluster::{ActionLock, Lease, Message};
 use crate::store::Store;
+
+mod replicas;
+pub use replicas::LEASE_RETRY;
 
 /// Between passes while nothing runs.
 pub const IDLE: Duration = Duration::from_secs(30);
@@ -65,8 +71,6 @@ pub const LOG_EVERY: Duration = Duration::from_secs(30);
 pub const LOG_TAIL: usize = 16 * 1024;
 /// Job runs read per listing (newest first).
 const PAGE: u32 = 10;
-/// How often a replica that does not poll the workspace tries to take the polling lease over.
-pub const LEASE_RETRY: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrackerError {
@@ -226,43 +230,6 @@ impl Tracker {
         self.wake.notify_one();
     }
 
-    /// The configuration's settings, so that settings saved on another replica can be read again.
-    pub fn set_defaults(&self, defaults: domain::PipelineSettings) {
-        let _ = self.defaults.set(defaults);
-    }
-
-    /// Which change of the settings or the jobs this replica last heard of (from here or another
-    /// replica): what was read of the jobs before a change is stale.
-    pub fn definition_version(&self) -> u64 {
-        self.definition_version.load(Ordering::Relaxed)
-    }
-
-    /// Tells the other replicas that the settings or the jobs changed here.
-    pub fn announce_definition(&self) {
-        self.definition_version.fetch_add(1, Ordering::Relaxed);
-        if self.store.shared() {
-            let _ = self.outbox.send(Message::Definition);
-        }
-    }
-
-    /// The jobs were changed here: read them again, and tell the other replicas to.
-    async fn jobs_changed(&self) {
-        *self.jobs.write().await = None;
-        self.announce_definition();
-    }
-
-    /// Another replica changed the settings or the jobs: read both again.
-    async fn reload_definition(&self) -> Result<(), TrackerError> {
-        if let Some(defaults) = self.defaults.get() {
-            let settings = self.store.merged_settings(defaults).await?;
-            *self.definition.write().await = Definition { settings };
-        }
-        *self.jobs.write().await = None;
-        self.definition_version.fetch_add(1, Ordering::Relaxed);
-        self.wake.notify_one();
-        Ok(())
-    }
-
     /// Runs until the task is dropped: polls the workspace while this replica holds the polling
     /// lease (always, on SQLite), and carries changes between replicas.
     pub async fn run(self: Arc<Self>) {
@@ -286,95 +253,6 @@ impl Tracker {
                 _ = self.wake.notified() => {}
             }
         }
-    }
-
-    /// Whether this replica polls the workspace: it keeps the lease while the lease holds, and
-    /// takes it when no other replica holds it.
-    async fn lead(&self) -> bool {
-        let mut lease = self.lease.lock().await;
-        if let Some(held) = lease.as_mut() {
-            if held.holds().await {
-                return true;
-            }
-            *lease = None;
-            self.leading.store(false, Ordering::Relaxed);
-            tracing::warn!("this replica lost the polling lease (its database connection failed)");
-        }
-        match self.store.try_lease().await {
-            Ok(Some(taken)) => {
-                *lease = Some(taken);
-                self.leading.store(true, Ordering::Relaxed);
-                if self.store.shared() {
-                    tracing::info!(replica = %self.replica, "this replica now polls the workspace");
-                }
-                true
-            }
-            Ok(None) => false,
-            Err(e) => {
-                tracing::warn!(error = %e, "the polling lease could not be asked for");
-                false
-            }
-        }
-    }
-
-    /// Whether this replica polls the workspace now (for `/metrics`).
-    pub fn leading(&self) -> bool {
-        self.leading.load(Ordering::Relaxed)
-    }
-
-    /// Sends this replica's changes to the others and passes theirs to this replica's pages (and
-    /// wakes the tracker: a trigger elsewhere starts a chain this replica may be polling).
-    async fn follow_replicas(self: Arc<Self>) {
-        let Some(mut outbox) = self.outbox_rx.lock().expect("tracker outbox").take() else { return };
-        let mut listener = loop {
-            match self.store.listen().await {
-                Ok(Some(listener)) => break listener,
-                Ok(None) => return,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot listen for the other replicas' changes; trying again");
-                    tokio::time::sleep(LEASE_RETRY).await;
-                }
-            }
-        };
-        loop {
-            tokio::select! {
-                Some(message) = outbox.recv() => {
-                    if let Err(e) = self.store.publish(&self.replica, message).await {
-                        tracing::warn!(error = %e, "a change could not be sent to the other replicas");
-                    }
-                }
-                heard = listener.recv() => match heard {
-                    Ok(notification) => match serde_json::from_str::<Published>(notification.payload()) {
-                        Ok(published) if published.from != self.replica => match published.message {
-                            Message::Change(change) => {
-                                let _ = self.events.send(change);
-                                self.wake.notify_one();
-                            }
-                            Message::Definition => {
-                                if let Err(e) = self.reload_definition().await {
-                                    tracing::warn!(error = %e, "the settings another replica saved could not be read");
-                                }
-                            }
-                        },
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "a replica's change could not be read"),
-                    },
-                    Err(e) => {
-                        // The listener reconnects; what was sent meanwhile is lost: pages refetch.
-                        tracing::warn!(error = %e, "lost the other replicas' changes for a moment");
-                        let _ = self.events.send(Change::resync());
-                        tokio::time::sleep(Duration::from_millis(500)).await;
-                    }
-                },
-            }
-        }
-    }
-
-    /// The tracker's lock and the cluster-wide action lock: nothing else that must not run beside
-    /// this (a pass, a trigger, a stop, a set-up) runs on any replica until it is dropped.
-    async fn exclusive(&self) -> Result<(MutexGuard<'_, ()>, ActionLock), TrackerError> {
-        let local = self.lock.lock().await;
-        Ok((local, self.store.lock_actions().await?))
     }
 
     async fn jobs(&self) -> Result<Option<[Job; 3]>, CmlError> {
