@@ -6,10 +6,6 @@ ENV := target/toolchain.env
 WITH_TOOLCHAIN := source $(ENV) &&
 LEPTOS_BUILD := cargo leptos build $${LAKELINE_LIB_CARGO_ARGS:+--lib-cargo-args="$$LAKELINE_LIB_CARGO_ARGS"}
 
-# The pieces of a split front end (make release); removed before each build, so that none is left
-# beside a build that does not name it.
-SPLIT_PIECES := target/site/pkg/chunk_* target/site/pkg/split_* target/site/pkg/__wasm_split*
-
 .PHONY: run test build toolchain test-rust test-postgres test-browser check-test-logs release bench cml-application
 # Where the tests write their servers' logs and the secrets they used (checked by check-test-logs).
 TEST_LOGS := $(CURDIR)/target/test-logs
@@ -18,7 +14,6 @@ toolchain:
 	@scripts/toolchain.sh
 
 build: toolchain
-	rm -f $(SPLIT_PIECES)
 	$(WITH_TOOLCHAIN) $(LEPTOS_BUILD)
 	scripts/precompress.sh target/site
 
@@ -52,12 +47,9 @@ test-browser: build
 check-test-logs:
 	scripts/check-test-logs.sh $(TEST_LOGS)
 
-## An optimised build for production use (slow on small machines). The front end is split at each
-## lazily loaded page (app/src/lib.rs, `lazy_page!`): the first download holds what the pipeline
-## page needs, the other pages' code comes when they are first shown.
+## An optimised build for production use (slow on small machines).
 release: toolchain
-	rm -f $(SPLIT_PIECES)
-	$(WITH_TOOLCHAIN) $(LEPTOS_BUILD) --release --split
+	$(WITH_TOOLCHAIN) $(LEPTOS_BUILD) --release
 	scripts/precompress.sh target/site
 
 ## Lakeline as a CML Application: the optimised build laid out for the project that holds the
