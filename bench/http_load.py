@@ -2,7 +2,8 @@
 """History and a run's page under load, over real HTTP, as users get them: 10,000 stored pipeline
 runs; History's first page, a deep page and each filter, and a run's page, each at 1, 10 and 50
 concurrent clients (wrk, installed from Debian's packages when missing); requests per second and
-p50/p95/p99 latency; the server's resident memory before, at its peak and after the load; and the
+p50/p95/p99 latency (pages are answered from the page cache while their data does not change; one line
+renders every request); the server's resident memory before, at its peak and after the load; and the
 front end's bundle as served (raw, gzip and brotli).
 
 Measures the optimised build (`make release`: target/release/lakeline) when there is one, else the
@@ -84,11 +85,12 @@ def rss_kb(pid, field="VmRSS"):
     return 0
 
 
-def wrk(url, cookie, clients):
+def wrk(url, cookie, clients, unique=False):
+    env = {**os.environ, **({"WRK_UNIQUE": "1"} if unique else {})}
     out = subprocess.run(
         ["wrk", f"-t{min(clients, 2)}", f"-c{clients}", f"-d{SECONDS}s", "--timeout", "10s",
          "-s", str(ROOT / "bench/wrk_report.lua"), "-H", f"Cookie: {cookie}", "-H", "Accept-Encoding: gzip", url],
-        check=True, capture_output=True, text=True,
+        check=True, capture_output=True, text=True, env=env,
     ).stdout
     report = json.loads(out.strip().splitlines()[-1])
     report["rps"] = report["requests"] / (report["duration_us"] / 1e6)
@@ -124,7 +126,10 @@ def main():
 
         month_ago = (datetime.now(timezone.utc) - timedelta(days=60)).strftime("%Y-%m-%d")
         month_end = (datetime.now(timezone.utc) - timedelta(days=30)).strftime("%Y-%m-%d")
+        # Each page is kept once rendered (the page cache) while its data does not change; the
+        # first line renders every request (each asks for an address of its own).
         pages = [
+            ("History, rendered each time", "/history", True),
             ("History, first page", "/history"),
             ("History, page 200 of 400", "/history?cursor=before-5000"),
             ("History, the oldest page", "/history?cursor=before-26"),
@@ -135,15 +140,15 @@ def main():
             ("History, with notes", "/history?with_notes=true"),
             ("a run's page", "/runs/5000"),
         ]
-        for _, path in pages:
+        for _, path, *_ in pages:
             r = requests.get(url + path, headers={"Cookie": cookie}, timeout=30)
             assert r.status_code == 200 and "Lakeline" in r.text, f"{path}: {r.status_code}"
 
         rss_before = rss_kb(server.pid)
         print(f"\n{'page':<28} {'clients':>7} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
-        for name, path in pages:
+        for name, path, *unique in pages:
             for clients in CLIENTS:
-                r = wrk(url + path, cookie, clients)
+                r = wrk(url + path, cookie, clients, unique=bool(unique))
                 errors = r["socket_errors"] + r["non_2xx"]
                 print(f"{name:<28} {clients:>7} {r['rps']:>9.0f} {r['p50'] / 1000:>8.2f} {r['p95'] / 1000:>8.2f} {r['p99'] / 1000:>8.2f} {errors:>7}", flush=True)
         peak = rss_kb(server.pid, "VmHWM")

@@ -67,7 +67,7 @@ impl Lakeline {
         let backend = Arc::new(ServerBackend::new(store, workspace, config.default_settings(), database.display(), config.proxy_trust()).await?);
         let (closing, closing_rx) = tokio::sync::watch::channel(false);
         let metrics = http::metrics::Metrics::new(backend.tracker.client().calls());
-        Ok(Lakeline { config, listener, state: AppState { leptos_options, backend, closing: closing_rx, metrics }, closing })
+        Ok(Lakeline { config, listener, state: AppState { leptos_options, backend, closing: closing_rx, metrics, page_cache: Default::default() }, closing })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

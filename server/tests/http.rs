@@ -302,3 +302,63 @@ async fn metrics_count_requests_workspace_calls_live_streams_and_runs() {
     let main = server.client().get(server.url("/metrics")).send().await.unwrap();
     assert_eq!(main.status(), 404, "not on the main address then");
 }
+
+/// History and a run's page are rendered once and served again, compressed once, while the data
+/// they show stays the same; any write to it (a note here) renders them anew. Their inline scripts
+/// are allowed by hash (a kept page cannot carry a fresh nonce); while a chain runs they are
+/// rendered each time.
+#[tokio::test]
+async fn pages_of_unchanged_data_are_served_again_and_changed_data_renders_anew() {
+    use base64::Engine;
+    use sha2::Digest;
+    let server = TestApp::start().await;
+    let store = server.store().await;
+    let run = store.insert_pipeline_run("ana", domain::RunSource::Lakeline, chrono::Utc::now()).await.unwrap();
+    let client = &server;
+    let page = |path: &'static str| async move {
+        let response = client.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let csp = response.headers()["content-security-policy"].to_str().unwrap().to_string();
+        (csp, response.text().await.unwrap())
+    };
+
+    let (running, _) = page("/history").await;
+    assert!(running.contains("'nonce-"), "rendered afresh while a chain runs: {running}");
+    store.set_pipeline_status(run, domain::PipelineStatus::Succeeded, Some(chrono::Utc::now())).await.unwrap();
+
+    for path in ["/history", "/runs/1"] {
+        let (csp, html) = page(path).await;
+        assert!(!csp.contains("nonce"), "{csp}");
+        let mut scripts = 0;
+        for script in html.split("<script").skip(1) {
+            let (tag, rest) = script.split_once('>').unwrap();
+            if tag.contains(" src=") {
+                continue;
+            }
+            let text = rest.split("</script>").next().unwrap();
+            let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(text.as_bytes()));
+            assert!(csp.contains(&format!("'sha256-{hash}'")), "{path}: an inline script is allowed by its hash: {csp}");
+            scripts += 1;
+        }
+        assert!(scripts > 0, "{path} has inline scripts");
+        assert_eq!(page(path).await, (csp.clone(), html.clone()), "{path} served again as it was");
+
+        let gzip = server.client().get(server.url(path)).header("accept-encoding", "gzip").send().await.unwrap();
+        assert_eq!(gzip.headers()["content-encoding"], "gzip");
+        assert_eq!(gzip.headers()["vary"], "accept-encoding");
+        let mut unpacked = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gzip.bytes().await.unwrap()[..]), &mut unpacked).unwrap();
+        assert_eq!(unpacked, html, "{path}: the same page, compressed");
+    }
+
+    assert!(!page("/history").await.1.contains("data-test=\"note-marker\""));
+    store.add_note(run, "ana", "the batch looked short").await.unwrap();
+    let (_, noted) = page("/history").await;
+    assert!(noted.contains("data-test=\"note-marker\""), "the note shows at once: {noted}");
+    assert!(page("/runs/1").await.1.contains("the batch looked short"));
+
+    let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
+    for outcome in ["hit", "miss", "skipped"] {
+        assert!(metrics.contains(&format!("lakeline_page_cache_requests_total{{outcome=\"{outcome}\"}}")), "{outcome}: {metrics}");
+    }
+}

@@ -40,6 +40,11 @@ struct StateLabels {
     state: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
 type Latency = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
 /// Lakeline's metrics: the in-memory ones, and the registry that renders them all.
@@ -54,6 +59,7 @@ pub struct Metrics {
     tracker_leading: Gauge,
     pipeline_runs: Family<StateLabels, Gauge>,
     deliveries: Family<StateLabels, Gauge>,
+    page_cache: Family<OutcomeLabels, Counter>,
 }
 
 fn latency_buckets() -> Histogram {
@@ -64,7 +70,7 @@ fn latency_buckets() -> Histogram {
 impl Metrics {
     /// Registers everything; the workspace calls are the client's own counters.
     pub fn new(workspace_calls: &crate::cml::Calls) -> Arc<Metrics> {
-        let (requests, live_connections, tracker_lag, tracker_leading, pipeline_runs, deliveries) = Default::default();
+        let (requests, live_connections, tracker_lag, tracker_leading, pipeline_runs, deliveries, page_cache) = Default::default();
         let latency: Latency = Family::new_with_constructor(latency_buckets);
         let mut registry = Registry::with_prefix("lakeline");
         registry.register("http_requests", "HTTP requests answered, by method, route and status", Family::clone(&requests));
@@ -75,12 +81,22 @@ impl Metrics {
         registry.register("tracker_leading", "1 while this replica polls the workspace (one replica does at a time), else 0", Gauge::clone(&tracker_leading));
         registry.register("pipeline_runs", "Pipeline runs, by status", Family::clone(&pipeline_runs));
         registry.register("webhook_deliveries", "Webhook deliveries, by state (pending, delivered, failed)", Family::clone(&deliveries));
-        Arc::new(Metrics { registry, requests, answered: AtomicU64::new(0), latency, live_connections, tracker_lag, tracker_leading, pipeline_runs, deliveries })
+        registry.register(
+            "page_cache_requests",
+            "Requests for pages the page cache may answer, by outcome (hit, miss: rendered and kept, skipped: a chain runs)",
+            Family::clone(&page_cache),
+        );
+        Arc::new(Metrics { registry, requests, answered: AtomicU64::new(0), latency, live_connections, tracker_lag, tracker_leading, pipeline_runs, deliveries, page_cache })
     }
 
     /// The requests answered since the start.
     pub fn answered(&self) -> u64 {
         self.answered.load(Ordering::Relaxed)
+    }
+
+    /// Counts a page request the page cache looked at.
+    pub fn page_cache_outcome(&self, outcome: &'static str) {
+        self.page_cache.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
     /// Counts an open live stream until the guard is dropped.

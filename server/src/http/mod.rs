@@ -24,6 +24,7 @@ mod deadline;
 mod events;
 mod health;
 pub mod metrics;
+pub mod page_cache;
 
 /// Everything a request handler may need.
 #[derive(Clone, axum::extract::FromRef)]
@@ -33,6 +34,7 @@ pub struct AppState {
     /// Turns true when the server is shutting down; long-lived streams end then.
     pub closing: tokio::sync::watch::Receiver<bool>,
     pub metrics: Arc<metrics::Metrics>,
+    pub page_cache: Arc<page_cache::PageCache>,
 }
 
 /// `/metrics` alone, for serving on an address of its own (`--metrics-listen`).
@@ -61,6 +63,8 @@ pub fn router(state: AppState, request_timeout: Duration, metrics_here: bool) ->
             move || provide_context(shared.clone()),
             move || shell(options.clone()),
         )
+        // Inside the routes (it needs the matched route) and the access check (it needs the caller).
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), page_cache::serve))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::observe));
     with_security_headers(router)

@@ -30,6 +30,7 @@ pub mod cluster;
 pub mod error;
 pub mod history;
 pub mod notes;
+pub mod page_data;
 pub mod pipeline_runs;
 pub mod settings;
 pub mod tokens;
