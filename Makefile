@@ -47,9 +47,11 @@ test-browser: build
 check-test-logs:
 	scripts/check-test-logs.sh $(TEST_LOGS)
 
-## An optimised build for production use (slow on small machines).
+## An optimised build for production use (slow on small machines). Components are type-erased on
+## both sides (Leptos' `erase_components`, as its debug builds do by default): the front end's wasm
+## is 380 KB brotli instead of 546 KB.
 release: toolchain
-	$(WITH_TOOLCHAIN) $(LEPTOS_BUILD) --release
+	$(WITH_TOOLCHAIN) RUSTFLAGS="$${RUSTFLAGS:-} --cfg erase_components" $(LEPTOS_BUILD) --release
 	scripts/precompress.sh target/site
 
 ## Lakeline as a CML Application: the optimised build laid out for the project that holds the
