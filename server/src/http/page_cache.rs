@@ -36,7 +36,8 @@ use crate::store::page_data::PageData;
 const CACHED_ROUTES: &[&str] = &["/history", "/runs/{id}", "/data", "/compare"];
 /// Kept pages, in all encodings, take at most this much memory; the least recently used go first.
 const BUDGET_BYTES: usize = 24 * 1024 * 1024;
-/// A page larger than this is not a page Lakeline renders: it is passed on, not kept.
+/// Pages are read whole before they are kept; none of Lakeline's comes near this (History is 60 KB, a
+/// run's log tails 16 KB each): reading stops there and the request is answered 500.
 const LARGEST_PAGE: usize = 4 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
