@@ -6,6 +6,10 @@ ENV := target/toolchain.env
 WITH_TOOLCHAIN := source $(ENV) &&
 LEPTOS_BUILD := cargo leptos build $${LAKELINE_LIB_CARGO_ARGS:+--lib-cargo-args="$$LAKELINE_LIB_CARGO_ARGS"}
 
+# The pieces of a split front end (make release); removed before each build, so that none is left
+# beside a build that does not name it.
+SPLIT_PIECES := target/site/pkg/chunk_* target/site/pkg/split_* target/site/pkg/__wasm_split*
+
 .PHONY: run test build toolchain test-rust test-postgres test-browser check-test-logs release bench cml-application
 # Where the tests write their servers' logs and the secrets they used (checked by check-test-logs).
 TEST_LOGS := $(CURDIR)/target/test-logs
@@ -14,6 +18,7 @@ toolchain:
 	@scripts/toolchain.sh
 
 build: toolchain
+	rm -f $(SPLIT_PIECES)
 	$(WITH_TOOLCHAIN) $(LEPTOS_BUILD)
 	scripts/precompress.sh target/site
 
@@ -48,10 +53,12 @@ check-test-logs:
 	scripts/check-test-logs.sh $(TEST_LOGS)
 
 ## An optimised build for production use (slow on small machines). Components are type-erased on
-## both sides (Leptos' `erase_components`, as its debug builds do by default): the front end's wasm
-## is 380 KB brotli instead of 546 KB.
+## both sides (Leptos' `erase_components`, as its debug builds do by default), and the front end is
+## split at each lazily loaded page (app/src/lib.rs, `lazy_page!`): the first download holds what
+## the pipeline page needs, the other pages' code comes when they are first shown.
 release: toolchain
-	$(WITH_TOOLCHAIN) RUSTFLAGS="$${RUSTFLAGS:-} --cfg erase_components" $(LEPTOS_BUILD) --release
+	rm -f $(SPLIT_PIECES)
+	$(WITH_TOOLCHAIN) RUSTFLAGS="$${RUSTFLAGS:-} --cfg erase_components" $(LEPTOS_BUILD) --release --split
 	scripts/precompress.sh target/site
 
 ## Lakeline as a CML Application: the optimised build laid out for the project that holds the

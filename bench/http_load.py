@@ -97,6 +97,35 @@ def wrk(url, cookie, clients, unique=False):
     return report
 
 
+def report_bundle(pkg: Path):
+    """The front end's files as served, raw and in each stored compression: first what every page
+    downloads before it can hydrate (the module, its script, the stylesheet), then, for a split
+    build (make release), the pieces lazily loaded pages fetch when first shown."""
+    def sizes(f: Path):
+        copies = (f.with_name(f.name + ".gz"), f.with_name(f.name + ".br"))
+        return [f.stat().st_size] + [c.stat().st_size if c.exists() else 0 for c in copies]
+
+    def line(name, values):
+        return f"  {name:<28} " + " · ".join(f"{v / 1024:>7.0f} KB" for v in values)
+
+    first = [pkg / "lakeline.wasm", pkg / "lakeline.js", pkg / "lakeline.css"]
+    print("\nfront end as served (raw · gzip · brotli), what every page downloads first:")
+    totals = [0, 0, 0]
+    for f in first:
+        if f.exists():
+            totals = [t + v for t, v in zip(totals, sizes(f))]
+            print(line(f.name, sizes(f)))
+    print(line("in all", totals))
+    pieces = sorted(p for p in pkg.iterdir() if p.name.startswith(("split_", "chunk_", "__wasm_split")) and p.suffix in (".wasm", ".js"))
+    if pieces:
+        print(f"lazily loaded pieces ({len(pieces)} files), fetched when their page is first shown:")
+        for f in pieces:
+            if f.name.startswith("split_"):
+                page = f.name.removeprefix("split___").split("_view_")[0]
+                print(line(f"the {page} page", sizes(f)))
+        print(line("all pieces", [sum(v) for v in zip(*(sizes(f) for f in pieces))]))
+
+
 def main():
     ensure_wrk()
     exe = binary()
@@ -156,16 +185,7 @@ def main():
         after = rss_kb(server.pid)
         print(f"\nresident memory: {rss_before / 1024:.0f} MB before the load, {peak / 1024:.0f} MB at its peak, {after / 1024:.0f} MB 5 s after it ended")
 
-        pkg = ROOT / "target/site/pkg"
-        print("\nfront end as served (raw · gzip · brotli):")
-        totals = [0, 0, 0]
-        for f in sorted(pkg.glob("lakeline*")):
-            if f.suffix in (".gz", ".br", ".ts"):
-                continue
-            sizes = [f.stat().st_size] + [c.stat().st_size if c.exists() else 0 for c in (f.with_name(f.name + ".gz"), f.with_name(f.name + ".br"))]
-            totals = [t + s for t, s in zip(totals, sizes)]
-            print(f"  {f.name:<20} " + " · ".join(f"{s / 1024:>7.0f} KB" for s in sizes))
-        print(f"  {'in all':<20} " + " · ".join(f"{s / 1024:>7.0f} KB" for s in totals))
+        report_bundle(ROOT / "target/site/pkg")
     finally:
         if server:
             server.send_signal(signal.SIGTERM)

@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    lazy_route, path, Lazy, LazyRoute,
 };
 
 use crate::components::layout::Layout;
@@ -64,26 +64,61 @@ pub fn App() -> impl IntoView {
             <Layout>
                 <Routes fallback=|| view! { <p class="empty">"There is no page at this address."</p> }>
                     <Route path=path!("/") view=PipelinePage/>
-                    <Route path=path!("/history") view=HistoryPage/>
-                    <Route path=path!("/data") view=DataPage/>
-                    <Route path=path!("/compare") view=ComparePage/>
-                    <Route path=path!("/runs/:id") view=RunDetailPage/>
-                    <Route path=path!("/settings") view=SettingsPage/>
-                    <Route path=path!("/audit") view=AuditPage/>
-                    <Route path=path!("/users") view=UsersPage/>
-                    <Route path=path!("/tokens") view=TokensPage/>
-                    <Route path=path!("/sign-in") view=SignInPage/>
-                    <Route path=path!("/setup") view=SetupPage/>
+                    <Route path=path!("/history") view={Lazy::<History>::new()}/>
+                    <Route path=path!("/data") view={Lazy::<Data>::new()}/>
+                    <Route path=path!("/compare") view={Lazy::<Compare>::new()}/>
+                    <Route path=path!("/runs/:id") view={Lazy::<RunDetail>::new()}/>
+                    <Route path=path!("/settings") view={Lazy::<Settings>::new()}/>
+                    <Route path=path!("/audit") view={Lazy::<Audit>::new()}/>
+                    <Route path=path!("/users") view={Lazy::<Users>::new()}/>
+                    <Route path=path!("/tokens") view={Lazy::<Tokens>::new()}/>
+                    <Route path=path!("/sign-in") view={Lazy::<SignIn>::new()}/>
+                    <Route path=path!("/setup") view={Lazy::<Setup>::new()}/>
                 </Routes>
             </Layout>
         </Router>
     }
 }
 
-/// Entry point of the wasm bundle: attaches the app to the server-rendered page.
+/// A page whose code is loaded when it is first shown: the release build splits the wasm at each
+/// (`cargo leptos build --split`), so that the first download holds the pipeline page and what
+/// every page shares. Without the split (debug builds) it is one module.
+macro_rules! lazy_page {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(this: Self) -> AnyView {
+                let $route = this;
+                view! { <$page/> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_page! {
+    History => HistoryPage,
+    Data => DataPage,
+    Compare => ComparePage,
+    RunDetail => RunDetailPage,
+    Settings => SettingsPage,
+    Audit => AuditPage,
+    Users => UsersPage,
+    Tokens => TokensPage,
+    SignIn => SignInPage,
+    Setup => SetupPage,
+}
+
+/// Entry point of the wasm bundle: attaches the app to the server-rendered page (the form of
+/// hydration that waits for a lazy page's code before it attaches that page).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_lazy(App);
 }
