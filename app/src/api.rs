@@ -200,6 +200,78 @@ impl HistoryCursor {
     }
 }
 
+/// A pipeline run as History's table shows it: a summary without what only a run's own page
+/// shows (each stage's job, attempts and times; the gate's figures), so that a page of History
+/// carries (and its page's hydration data holds) a third of the bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryRow {
+    pub id: i64,
+    pub status: PipelineStatus,
+    pub triggered_by: String,
+    pub source: RunSource,
+    pub created_at: String,
+    pub duration_seconds: Option<f64>,
+    /// The latest attempt's state of each stage, in the chain's order (`Stage::ALL`); none for a
+    /// stage that has not started.
+    pub stages: Vec<Option<JobRunState>>,
+    pub snapshot_id: Option<String>,
+    pub parent_snapshot_id: Option<String>,
+    pub accuracy: Option<f64>,
+    pub recall: Option<f64>,
+    pub model_version: Option<i64>,
+    pub deployment: Option<DeploymentState>,
+    pub note_count: i64,
+    /// The redeployment's gate decision and its one-line summary.
+    pub gate: Option<(GateDecision, String)>,
+}
+
+impl From<PipelineRunSummary> for HistoryRow {
+    fn from(run: PipelineRunSummary) -> HistoryRow {
+        let state = |stage: Stage| run.stages.iter().rfind(|s| s.stage == stage).map(|s| s.state);
+        HistoryRow {
+            id: run.id,
+            status: run.status,
+            stages: Stage::ALL.iter().map(|&stage| state(stage)).collect(),
+            triggered_by: run.triggered_by,
+            source: run.source,
+            created_at: run.created_at,
+            duration_seconds: run.duration_seconds,
+            snapshot_id: run.snapshot_id,
+            parent_snapshot_id: run.parent_snapshot_id,
+            accuracy: run.accuracy,
+            recall: run.recall,
+            model_version: run.model_version,
+            deployment: run.deployment,
+            note_count: run.note_count,
+            gate: run.gate.map(|g| (g.decision, g.list_text())),
+        }
+    }
+}
+
+/// A page of History as its table shows it (the REST API's `HistoryPage` holds whole summaries).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryTable {
+    pub rows: Vec<HistoryRow>,
+    pub total: i64,
+    pub newer_count: i64,
+    pub page_size: i64,
+    pub older: Option<HistoryCursor>,
+    pub newer: Option<HistoryCursor>,
+}
+
+impl From<HistoryPage> for HistoryTable {
+    fn from(page: HistoryPage) -> HistoryTable {
+        HistoryTable {
+            rows: page.runs.into_iter().map(HistoryRow::from).collect(),
+            total: page.total,
+            newer_count: page.newer_count,
+            page_size: page.page_size,
+            older: page.older,
+            newer: page.newer,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryPage {
@@ -452,10 +524,10 @@ pub async fn set_schedule(cron: String) -> Result<ScheduleView, AppError> {
 }
 
 #[server(endpoint = "list_pipeline_runs")]
-pub async fn list_pipeline_runs(filter: HistoryFilter, cursor: String) -> Result<HistoryPage, AppError> {
+pub async fn list_pipeline_runs(filter: HistoryFilter, cursor: String) -> Result<HistoryTable, AppError> {
     crate::backend::with(Role::Viewer, |b, _| async move {
         let cursor = HistoryCursor::parse(&cursor).map_err(AppError::Invalid)?;
-        b.history(filter, cursor).await
+        Ok(b.history(filter, cursor).await?.into())
     })
     .await
 }
@@ -645,4 +717,44 @@ pub async fn mark_failures_seen() -> Result<(), AppError> {
 #[server(endpoint = "deploy_model")]
 pub async fn deploy_model(id: i64) -> Result<(), AppError> {
     crate::backend::with(Role::Operator, |b, c| async move { b.deploy_model(&c, id).await }).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stage(stage: Stage, attempt: i64, state: JobRunState) -> StageView {
+        StageView { stage, attempt, job_id: "j".into(), run_id: format!("r{attempt}"), state, created_at: None, running_at: None, finished_at: None, duration_seconds: None }
+    }
+
+    #[test]
+    fn a_history_row_shows_each_stage_s_latest_attempt_in_the_chain_s_order() {
+        let summary = PipelineRunSummary {
+            id: 7,
+            status: PipelineStatus::Running,
+            triggered_by: "ada".into(),
+            source: RunSource::Lakeline,
+            created_at: "2026-11-23T10:00:00Z".into(),
+            finished_at: None,
+            duration_seconds: Some(12.0),
+            stages: vec![
+                stage(Stage::RetrainXgboost, 1, JobRunState::Failed),
+                stage(Stage::NewBatch, 1, JobRunState::Succeeded),
+                stage(Stage::RetrainXgboost, 2, JobRunState::Running),
+            ],
+            snapshot_id: Some("2".into()),
+            parent_snapshot_id: Some("1".into()),
+            rows_added: Some(100),
+            accuracy: None,
+            recall: None,
+            model_version: None,
+            deployment: None,
+            note_count: 1,
+            retry_from: None,
+            gate: None,
+        };
+        let row = HistoryRow::from(summary);
+        assert_eq!(row.stages, [Some(JobRunState::Succeeded), Some(JobRunState::Running), None]);
+        assert_eq!((row.id, row.note_count, row.gate), (7, 1, None));
+    }
 }

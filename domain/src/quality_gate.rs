@@ -75,6 +75,12 @@ impl QualityGate {
     pub fn summary(&self) -> String {
         if self.reason.is_empty() { self.decision.to_string() } else { self.reason.clone() }
     }
+
+    /// The gate's word for lists: the job's reason for a gated model ("gated: recall 0.143 < live
+    /// 0.857 - 0.15"), else the decision.
+    pub fn list_text(&self) -> String {
+        if self.is_gated() { self.summary() } else { self.decision.to_string() }
+    }
 }
 
 /// Checks a margin setting: a number from 0 to 1 (how much worse than the live model a new model

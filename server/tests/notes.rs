@@ -43,7 +43,7 @@ async fn operators_leave_notes_that_history_shows_and_filters() {
     assert_eq!(detail.run.note_count, 2);
     assert!(app.call(GetPipelineRun { id: second }).await.unwrap().notes.is_empty());
 
-    let ids = |page: app::api::HistoryPage| page.runs.iter().map(|r| r.id).collect::<Vec<_>>();
+    let ids = |page: app::api::HistoryTable| page.rows.iter().map(|r| r.id).collect::<Vec<_>>();
     assert_eq!(ids(app.call(ListPipelineRuns { filter: filter("", true), cursor: String::new() }).await.unwrap()), [first]);
     assert_eq!(ids(app.call(ListPipelineRuns { filter: filter("recall", false), cursor: String::new() }).await.unwrap()), [first]);
     assert_eq!(ids(app.call(ListPipelineRuns { filter: filter("100%", false), cursor: String::new() }).await.unwrap()), [first], "literal text");

@@ -40,8 +40,8 @@ async fn a_worse_model_is_gated_and_an_operator_deploys_it_anyway() {
     assert!(gated.lineage.problems.is_empty(), "a gated model is no lineage problem: {:?}", gated.lineage.problems);
     assert_eq!(app.call(LatestDeployment {}).await.unwrap().and_then(|d| d.pipeline_run_id), Some(first.run.id), "the live model serves on");
     let listed = app.call(ListPipelineRuns { filter: HistoryFilter::default(), cursor: String::new() }).await.unwrap();
-    let row = listed.runs.iter().find(|r| r.id == gated.run.id).unwrap();
-    assert_eq!(row.gate.as_ref().map(|g| g.decision), Some(GateDecision::Gated), "History shows the gate");
+    let row = listed.rows.iter().find(|r| r.id == gated.run.id).unwrap();
+    assert_eq!(row.gate, Some((GateDecision::Gated, gate.summary())), "History shows the gate and its reason");
 
     // The quality chart marks the gated run and draws the gate where it stands: the live model's
     // figures less the margins.

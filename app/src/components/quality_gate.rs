@@ -7,16 +7,6 @@ use crate::api::{DeployAnyway, GateDecision, QualityGate, Role};
 use crate::components::format::ratio;
 use crate::components::session::may;
 
-/// The gate's word for lists: "gated: recall 0.143 < live 0.857 - 0.15" for a gated model (the
-/// job's own reason), else the decision.
-pub fn gate_text(gate: &Option<QualityGate>) -> String {
-    match gate {
-        Some(g) if g.is_gated() => g.summary(),
-        Some(g) => g.decision.to_string(),
-        None => "—".into(),
-    }
-}
-
 #[component]
 pub fn QualityGatePanel(run_id: i64, gate: Option<QualityGate>, run_active: bool) -> impl IntoView {
     let Some(gate) = gate else {

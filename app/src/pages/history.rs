@@ -3,7 +3,6 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{list_pipeline_runs, HistoryCursor, HistoryFilter, PipelineStatus, RunSource, Stage};
-use crate::components::quality_gate::gate_text;
 use crate::components::format::{deployment, duration, ratio, snapshot_range, when, who};
 use crate::components::live::{count_changes, use_changes};
 
@@ -75,7 +74,7 @@ pub fn HistoryPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || page.try_get().flatten().map(|result| match result {
                 Err(e) => view! { <p class="error-box">{e.to_string()}</p> }.into_any(),
-                Ok(page) if page.runs.is_empty() => view! { <p class="empty">"No pipeline run matches."</p> }.into_any(),
+                Ok(page) if page.rows.is_empty() => view! { <p class="empty">"No pipeline run matches."</p> }.into_any(),
                 Ok(page) => {
                     let pages = (page.total + page.page_size - 1) / page.page_size;
                     let (current, total) = (page.newer_count / page.page_size, page.total);
@@ -87,12 +86,13 @@ pub fn HistoryPage() -> impl IntoView {
                                 <th>"Snapshot range"</th><th>"Accuracy"</th><th>"Recall"</th><th>"Gate"</th><th>"Model"</th><th>"Deployment"</th>
                             </tr></thead>
                             <tbody>
-                                {page.runs.into_iter().map(|r| {
-                                    let stages = Stage::ALL.iter().map(|&stage| {
-                                        let s = r.stages.iter().find(|s| s.stage == stage).map(|s| s.state.word()).unwrap_or("—");
+                                {page.rows.into_iter().map(|r| {
+                                    let stages = Stage::ALL.iter().zip(r.stages).map(|(stage, state)| {
+                                        let s = state.map_or("—", |s| s.word());
                                         let class = format!("pill status {s}");
                                         view! { <span class=class title=stage.title()>{s}</span> }
                                     }).collect_view();
+                                    let (gate_class, gate_text) = r.gate.map_or(("none", "—".to_string()), |(decision, text)| (decision.as_str(), text));
                                     view! {
                                         <tr data-test="history-row">
                                             <td><input type="checkbox" data-test="compare-select" aria-label=format!("compare run {}", r.id)
@@ -118,7 +118,7 @@ pub fn HistoryPage() -> impl IntoView {
                                             <td class="mono" data-test="snapshot-range">{snapshot_range(&r.parent_snapshot_id, &r.snapshot_id)}</td>
                                             <td>{ratio(r.accuracy)}</td>
                                             <td>{ratio(r.recall)}</td>
-                                            <td data-test="history-gate" class=format!("gate {}", r.gate.as_ref().map_or("none", |g| g.decision.as_str()))>{gate_text(&r.gate)}</td>
+                                            <td data-test="history-gate" class=format!("gate {gate_class}")>{gate_text}</td>
                                             <td>{r.model_version.map(|v| format!("v{v}")).unwrap_or_else(|| "—".into())}</td>
                                             <td data-test="history-deployment">{deployment(r.deployment)}</td>
                                         </tr>
