@@ -94,7 +94,7 @@ macro_rules! lazy_page {
             }
 
             fn view(this: Self) -> AnyView {
-                let $route = this;
+                let _no_data = this;
                 view! { <$page/> }.into_any()
             }
         }
