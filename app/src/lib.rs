@@ -13,8 +13,10 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    lazy_route, path, Lazy, LazyRoute,
+    path,
 };
+#[cfg(not(debug_assertions))]
+use leptos_router::{lazy_route, Lazy, LazyRoute};
 
 use crate::components::layout::Layout;
 use crate::pages::audit::AuditPage;
@@ -55,34 +57,27 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-#[component]
-pub fn App() -> impl IntoView {
-    provide_meta_context();
-    view! {
-        <Title formatter=|page: String| if page.is_empty() { "Lakeline".to_string() } else { format!("{page} · Lakeline") }/>
-        <Router>
-            <Layout>
-                <Routes fallback=|| view! { <p class="empty">"There is no page at this address."</p> }>
-                    <Route path=path!("/") view=PipelinePage/>
-                    <Route path=path!("/history") view={Lazy::<History>::new()}/>
-                    <Route path=path!("/data") view={Lazy::<Data>::new()}/>
-                    <Route path=path!("/compare") view={Lazy::<Compare>::new()}/>
-                    <Route path=path!("/runs/:id") view={Lazy::<RunDetail>::new()}/>
-                    <Route path=path!("/settings") view={Lazy::<Settings>::new()}/>
-                    <Route path=path!("/audit") view={Lazy::<Audit>::new()}/>
-                    <Route path=path!("/users") view={Lazy::<Users>::new()}/>
-                    <Route path=path!("/tokens") view={Lazy::<Tokens>::new()}/>
-                    <Route path=path!("/sign-in") view={Lazy::<SignIn>::new()}/>
-                    <Route path=path!("/setup") view={Lazy::<Setup>::new()}/>
-                </Routes>
-            </Layout>
-        </Router>
-    }
+/// A page's view. In an optimised build, a lazy route whose code is loaded when the page is first
+/// shown: `make release` splits the wasm at each (`cargo leptos build --split`), so that the first
+/// download holds the pipeline page and what every page shares. A debug build is not split (a lazy
+/// route's module would import a placeholder that only the split resolves), so there it is the
+/// page's component itself.
+#[cfg(not(debug_assertions))]
+macro_rules! page {
+    ($route:ident, $page:ident) => {
+        Lazy::<$route>::new()
+    };
 }
 
-/// A page whose code is loaded when it is first shown: the release build splits the wasm at each
-/// (`cargo leptos build --split`), so that the first download holds the pipeline page and what
-/// every page shares. Without the split (debug builds) it is one module.
+#[cfg(debug_assertions)]
+macro_rules! page {
+    ($route:ident, $page:ident) => {
+        $page
+    };
+}
+
+/// The lazy routes of an optimised build (see `page!`).
+#[cfg(not(debug_assertions))]
 macro_rules! lazy_page {
     ($($route:ident => $page:ident),* $(,)?) => {$(
         struct $route;
@@ -101,6 +96,7 @@ macro_rules! lazy_page {
     )*};
 }
 
+#[cfg(not(debug_assertions))]
 lazy_page! {
     History => HistoryPage,
     Data => DataPage,
@@ -114,11 +110,39 @@ lazy_page! {
     Setup => SetupPage,
 }
 
-/// Entry point of the wasm bundle: attaches the app to the server-rendered page (the form of
-/// hydration that waits for a lazy page's code before it attaches that page).
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Title formatter=|page: String| if page.is_empty() { "Lakeline".to_string() } else { format!("{page} · Lakeline") }/>
+        <Router>
+            <Layout>
+                <Routes fallback=|| view! { <p class="empty">"There is no page at this address."</p> }>
+                    <Route path=path!("/") view=PipelinePage/>
+                    <Route path=path!("/history") view={page!(History, HistoryPage)}/>
+                    <Route path=path!("/data") view={page!(Data, DataPage)}/>
+                    <Route path=path!("/compare") view={page!(Compare, ComparePage)}/>
+                    <Route path=path!("/runs/:id") view={page!(RunDetail, RunDetailPage)}/>
+                    <Route path=path!("/settings") view={page!(Settings, SettingsPage)}/>
+                    <Route path=path!("/audit") view={page!(Audit, AuditPage)}/>
+                    <Route path=path!("/users") view={page!(Users, UsersPage)}/>
+                    <Route path=path!("/tokens") view={page!(Tokens, TokensPage)}/>
+                    <Route path=path!("/sign-in") view={page!(SignIn, SignInPage)}/>
+                    <Route path=path!("/setup") view={page!(Setup, SetupPage)}/>
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}
+
+/// Entry point of the wasm bundle: attaches the app to the server-rendered page (in an optimised
+/// build, the form of hydration that waits for a lazy page's code before it attaches that page).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    #[cfg(not(debug_assertions))]
     leptos::mount::hydrate_lazy(App);
+    #[cfg(debug_assertions)]
+    leptos::mount::hydrate_body(App);
 }
