@@ -93,6 +93,7 @@ impl Lakeline {
                 tracing::info!(addr = %listener.local_addr().map_err(Error::Serve)?, "metrics are served on their own address");
                 let mut closed = self.state.closing.clone();
                 let router = http::metrics_router(self.state.clone());
+                let listener = axum::serve::ListenerExt::tap_io(listener, no_delay);
                 Some(tokio::spawn(async move {
                     let _ = axum::serve(listener, router).with_graceful_shutdown(async move { let _ = closed.wait_for(|c| *c).await; }).await;
                 }))
@@ -107,12 +108,7 @@ impl Lakeline {
                  (or run `lakeline user add NAME --role admin`)"
             );
         }
-        // Small streamed responses (server-rendered pages) must not wait on delayed ACKs.
-        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, no_delay);
         let closing = self.closing;
         let mut closed = closing.subscribe();
         let signal = async move {
@@ -136,6 +132,14 @@ impl Lakeline {
         backend.shutdown().await;
         tracing::info!("Lakeline stopped");
         Ok(())
+    }
+}
+
+/// Small streamed responses (server-rendered pages, a file's chunks) must not wait for the
+/// client's delayed ACK (40 ms each on Linux).
+fn no_delay(tcp: &mut tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(error = %e, "could not set TCP_NODELAY");
     }
 }
 
