@@ -105,7 +105,7 @@ impl TestAppBuilder {
         let task = tokio::spawn(server.serve(async {
             let _ = stopped.await;
         }));
-        let mut app = TestApp { addr, data_dir, project_dir, http: reqwest::Client::new(), cookie: None, set_cookie: None, stop: Some(stop), task: Some(task) };
+        let mut app = TestApp { addr, data_dir, project_dir, http: http_client(reqwest::header::HeaderMap::new()), cookie: None, set_cookie: None, stop: Some(stop), task: Some(task) };
         if let Some(role) = self.role {
             app.sign_in_as_new_user(&format!("test-{role}"), role).await;
         }
@@ -143,6 +143,13 @@ impl TestAppBuilder {
         let key = std::fs::read_to_string(data_dir.path().join("workspace/api-key")).expect("the workspace wrote its key");
         TestProcess { child, workspace_url: format!("http://{workspace_addr}"), workspace_key: key, data_dir, project_dir }
     }
+}
+
+/// The client a test's calls go through, with `headers` on every request. An answer that stops
+/// arriving midway (no byte for five minutes, longer than any test waits for anything) fails the
+/// test instead of holding the whole run until CI's time limit.
+fn http_client(headers: reqwest::header::HeaderMap) -> reqwest::Client {
+    reqwest::Client::builder().default_headers(headers).read_timeout(std::time::Duration::from_secs(300)).build().expect("a client")
 }
 
 /// A Lakeline server running in the test's process.
@@ -208,13 +215,13 @@ impl TestApp {
         self.cookie = Some(cookie.clone());
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(reqwest::header::COOKIE, cookie.parse().expect("a cookie header"));
-        self.http = reqwest::Client::builder().default_headers(headers).build().expect("a client");
+        self.http = http_client(headers);
         Ok(serde_json::from_str(&text).expect("the signed-in user"))
     }
 
     /// Forgets the session: later calls are anonymous.
     pub fn forget_session(&mut self) {
-        self.http = reqwest::Client::new();
+        self.http = http_client(reqwest::header::HeaderMap::new());
         self.cookie = None;
     }
 
@@ -235,7 +242,7 @@ impl TestApp {
 
     /// A client of a Lakeline that runs elsewhere (another process) at `addr`, not signed in.
     pub fn attach(addr: SocketAddr, data_dir: tempfile::TempDir, project_dir: tempfile::TempDir) -> TestApp {
-        TestApp { addr, data_dir, project_dir, http: reqwest::Client::new(), cookie: None, set_cookie: None, stop: None, task: None }
+        TestApp { addr, data_dir, project_dir, http: http_client(reqwest::header::HeaderMap::new()), cookie: None, set_cookie: None, stop: None, task: None }
     }
 
     /// The default app: embedded workspace, fresh directories.
